@@ -1,0 +1,76 @@
+//! The core's HTTP API: `app(state)` builds the whole router, so tests can call it without a
+//! socket, and `q10 serve` mounts it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::AuthPolicy;
+use crate::clock::Clock;
+use crate::secrets::Secrets;
+use crate::store::Store;
+
+pub mod access;
+mod audit_log;
+mod auth;
+mod extract;
+mod jurisdictions;
+pub mod openapi;
+mod system;
+mod users;
+
+pub use access::{Access, Endpoint};
+
+/// Everything a request handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub secrets: Secrets,
+    pub policy: AuthPolicy,
+    pub clock: Arc<dyn Clock>,
+    /// Renders `/metrics`; `None` where no recorder is installed.
+    pub metrics: Option<PrometheusHandle>,
+    /// Roles this process runs, as reported by `/healthz`.
+    pub roles: Vec<String>,
+    /// Whether cookies are marked Secure (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl AppState {
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+}
+
+/// The core's routes with their access rules.
+pub fn routes() -> access::Routes {
+    let routes = access::Routes::new();
+    let routes = system::routes(routes);
+    let routes = auth::routes(routes);
+    let routes = jurisdictions::routes(routes);
+    let routes = users::routes(routes);
+    audit_log::routes(routes)
+}
+
+/// Every endpoint the core serves, with who may call it.
+pub fn endpoints() -> Vec<Endpoint> {
+    routes().endpoints().to_vec()
+}
+
+/// The core's router, ready to serve.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.body_limit;
+    let routes = routes();
+    let openapi = Arc::new(openapi::document(routes.endpoints()));
+    routes
+        .into_router()
+        .layer(axum::Extension(openapi))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::authenticate))
+        .layer(axum::middleware::from_fn(system::track_metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}

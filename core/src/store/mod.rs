@@ -1,0 +1,218 @@
+//! The store: every read and write of the database goes through here.
+//!
+//! Two back ends behave the same: embedded SQLite (the default) and PostgreSQL (cluster mode).
+//! Queries are written once in SQL both engines accept (`$1` placeholders, `RETURNING`,
+//! `ON CONFLICT`, `WITH RECURSIVE`) and run on whichever pool is open; the few places where the
+//! engines differ branch explicitly.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::error::{Error, Result};
+
+pub mod audit;
+pub mod jurisdictions;
+pub mod sessions;
+pub mod users;
+
+/// Runs `$body` with `$pool` bound to the open pool, whichever engine it is.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection, whichever engine it is.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use {on_pool, on_tx};
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({:?})", self.backend())
+    }
+}
+
+/// A write transaction on either engine.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the embedded database file: WAL journal, foreign keys on,
+    /// a busy timeout so concurrent writers wait rather than fail.
+    pub async fn open_sqlite(path: &Path) -> Result<Store> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        Ok(Store { db: Db::Sqlite(pool) })
+    }
+
+    /// Connects to PostgreSQL.
+    pub async fn connect_postgres(url: &str) -> Result<Store> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| Error::invalid("database", "not a valid postgres:// URL"))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Store { db: Db::Postgres(pool) })
+    }
+
+    /// Opens the database a URL names: `postgres://…` or `sqlite://PATH`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Store::connect_postgres(url).await
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Store::open_sqlite(Path::new(path)).await
+        } else {
+            Err(Error::invalid("database", "the database URL must start with postgres:// or sqlite://"))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies every migration not applied yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(p) => q10_migrations::SQLITE.run(p).await,
+            Db::Postgres(p) => q10_migrations::POSTGRES.run(p).await,
+        }
+        .map_err(|e| Error::Internal(anyhow::anyhow!("migration failed: {e}")))
+    }
+
+    /// Versions of embedded migrations not yet applied to this database.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let migrator = match self.db {
+            Db::Sqlite(_) => &q10_migrations::SQLITE,
+            Db::Postgres(_) => &q10_migrations::POSTGRES,
+        };
+        let applied: Vec<i64> = on_pool!(self, p => {
+            let exists: bool = match &self.db {
+                Db::Sqlite(_) => sqlx::query_scalar(
+                    "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                ).fetch_one(p).await?,
+                Db::Postgres(_) => sqlx::query_scalar(
+                    "SELECT COUNT(*) > 0 FROM information_schema.tables WHERE table_name = '_sqlx_migrations' AND table_schema = current_schema()",
+                ).fetch_one(p).await?,
+            };
+            if !exists {
+                Vec::new()
+            } else {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(p).await?
+            }
+        });
+        Ok(migrator.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        let _: i64 = on_pool!(self, p => sqlx::query_scalar("SELECT 1").fetch_one(p).await?);
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so that a transaction that reads before it writes waits for other writers instead of
+    /// failing half-way.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match &self.db {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    /// The columns of every table, as the database reports them: `(table, column)` pairs sorted.
+    /// Used to check that a migrated database has the schema the code expects.
+    pub async fn columns(&self) -> Result<Vec<(String, String)>> {
+        let mut rows: Vec<(String, String)> = match &self.db {
+            Db::Sqlite(p) => sqlx::query_as(
+                "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+            )
+            .fetch_all(p)
+            .await?,
+            Db::Postgres(p) => sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+            )
+            .fetch_all(p)
+            .await?,
+        };
+        rows.sort();
+        Ok(rows)
+    }
+}
