@@ -28,15 +28,24 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Actor {
-        Actor { id: None, name: "system".into() }
+        Actor {
+            id: None,
+            name: "system".into(),
+        }
     }
 
     pub fn anonymous() -> Actor {
-        Actor { id: None, name: "anonymous".into() }
+        Actor {
+            id: None,
+            name: "anonymous".into(),
+        }
     }
 
     pub fn user(id: i64, username: &str) -> Actor {
-        Actor { id: Some(id), name: username.to_string() }
+        Actor {
+            id: Some(id),
+            name: username.to_string(),
+        }
     }
 }
 
@@ -54,7 +63,12 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(actor: Actor, action: &'static str, object_type: &'static str, object_id: impl ToString) -> Event {
+    pub fn new(
+        actor: Actor,
+        action: &'static str,
+        object_type: &'static str,
+        object_id: impl ToString,
+    ) -> Event {
         Event {
             actor,
             action,
@@ -88,7 +102,8 @@ impl std::fmt::Debug for AuditKey {
 
 impl AuditKey {
     fn mac(&self, parts: &Value) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret()).expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret())
+            .expect("HMAC takes keys of any length");
         mac.update(parts.to_string().as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -127,7 +142,12 @@ fn timestamp(now: OffsetDateTime) -> String {
 }
 
 /// Appends `event` inside `tx`, so it commits or rolls back with the change it records.
-pub async fn append(tx: &mut Tx, key: &AuditKey, event: Event, now: OffsetDateTime) -> crate::Result<i64> {
+pub async fn append(
+    tx: &mut Tx,
+    key: &AuditKey,
+    event: Event,
+    now: OffsetDateTime,
+) -> crate::Result<i64> {
     let head = crate::store::audit::lock_head(tx).await?;
     let (seq, prev_hash) = match head {
         Some(Head { seq, hash, .. }) => (seq + 1, hash),
@@ -153,13 +173,20 @@ pub async fn append(tx: &mut Tx, key: &AuditKey, event: Event, now: OffsetDateTi
 }
 
 /// Reads the whole chain and checks it.
-pub async fn verify(store: &crate::store::Store, key: &AuditKey) -> crate::Result<q10_core_api::AuditVerification> {
+pub async fn verify(
+    store: &crate::store::Store,
+    key: &AuditKey,
+) -> crate::Result<q10_core_api::AuditVerification> {
     let (rows, head) = store.audit_chain().await?;
     Ok(verify_rows(key, &rows, head.as_ref()))
 }
 
 /// Walks the chain from the first row and reports the first row that does not hold.
-pub fn verify_rows(key: &AuditKey, rows: &[AuditRow], head: Option<&Head>) -> q10_core_api::AuditVerification {
+pub fn verify_rows(
+    key: &AuditKey,
+    rows: &[AuditRow],
+    head: Option<&Head>,
+) -> q10_core_api::AuditVerification {
     let fail = |seq: i64, problem: String| q10_core_api::AuditVerification {
         ok: false,
         rows: rows.len() as i64,
@@ -173,7 +200,10 @@ pub fn verify_rows(key: &AuditKey, rows: &[AuditRow], head: Option<&Head>) -> q1
             return fail(expected_seq, format!("row {expected_seq} is missing"));
         }
         if row.prev_hash != prev {
-            return fail(row.seq, format!("row {} does not follow row {}", row.seq, row.seq - 1));
+            return fail(
+                row.seq,
+                format!("row {} does not follow row {}", row.seq, row.seq - 1),
+            );
         }
         if key.row_hash(row) != row.hash {
             return fail(row.seq, format!("row {} was altered", row.seq));
@@ -188,13 +218,21 @@ pub fn verify_rows(key: &AuditKey, rows: &[AuditRow], head: Option<&Head>) -> q1
                 return fail(h.seq, "the chain head was altered".into());
             }
             if h.seq != last.seq || h.hash != last.hash {
-                return fail(last.seq + 1, format!("rows after {} were removed", last.seq));
+                return fail(
+                    last.seq + 1,
+                    format!("rows after {} were removed", last.seq),
+                );
             }
         }
         (Some(h), None) => return fail(1, format!("all {} rows were removed", h.seq)),
         (None, Some(last)) => return fail(last.seq, "the chain head is missing".into()),
     }
-    q10_core_api::AuditVerification { ok: true, rows: rows.len() as i64, first_bad_seq: None, problem: None }
+    q10_core_api::AuditVerification {
+        ok: true,
+        rows: rows.len() as i64,
+        first_bad_seq: None,
+        problem: None,
+    }
 }
 
 #[cfg(test)]
@@ -228,7 +266,11 @@ mod tests {
             rows.push(row);
         }
         let last = rows.last().unwrap();
-        let head = Head { seq: last.seq, hash: last.hash.clone(), mac: key.head_mac(last.seq, &last.hash) };
+        let head = Head {
+            seq: last.seq,
+            hash: last.hash.clone(),
+            mac: key.head_mac(last.seq, &last.hash),
+        };
         (rows, head)
     }
 
@@ -244,11 +286,17 @@ mod tests {
     fn edits_deletions_and_truncation_are_found() {
         let (mut rows, head) = chain(5);
         rows[2].actor = "someone-else".into();
-        assert_eq!(verify_rows(&key(), &rows, Some(&head)).first_bad_seq, Some(3));
+        assert_eq!(
+            verify_rows(&key(), &rows, Some(&head)).first_bad_seq,
+            Some(3)
+        );
 
         let (mut rows, head) = chain(5);
         rows.remove(1);
-        assert_eq!(verify_rows(&key(), &rows, Some(&head)).first_bad_seq, Some(2));
+        assert_eq!(
+            verify_rows(&key(), &rows, Some(&head)).first_bad_seq,
+            Some(2)
+        );
 
         let (mut rows, head) = chain(5);
         rows.pop();
@@ -258,7 +306,10 @@ mod tests {
 
         let (rows, head) = chain(3);
         let other = AuditKey(SecretSlice::from(vec![1u8; 32]));
-        assert_eq!(verify_rows(&other, &rows, Some(&head)).first_bad_seq, Some(1));
+        assert_eq!(
+            verify_rows(&other, &rows, Some(&head)).first_bad_seq,
+            Some(1)
+        );
     }
 
     #[test]

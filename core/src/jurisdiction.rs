@@ -10,8 +10,8 @@ use time::{Date, OffsetDateTime, format_description::well_known::Iso8601};
 
 use crate::audit::{self, Actor, AuditKey, Event};
 use crate::error::{Error, Result};
-use crate::store::jurisdictions::{self as rows, JurisdictionFields, JurisdictionRow};
 use crate::store::Store;
+use crate::store::jurisdictions::{self as rows, JurisdictionFields, JurisdictionRow};
 
 /// One feature of an import file, validated.
 #[derive(Debug, Clone)]
@@ -27,19 +27,39 @@ struct Unit {
     valid_to: Option<Date>,
 }
 
-fn text(props: &Map<String, Value>, key: &'static str, at: usize, required: bool) -> Result<Option<String>> {
+fn text(
+    props: &Map<String, Value>,
+    key: &'static str,
+    at: usize,
+    required: bool,
+) -> Result<Option<String>> {
     match props.get(key) {
         None | Some(Value::Null) if !required => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 4096 => Ok(Some(s.trim().to_string())),
-        _ => Err(Error::invalid(key, format!("feature {at}: '{key}' must be a non-empty string"))),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 4096 => {
+            Ok(Some(s.trim().to_string()))
+        }
+        _ => Err(Error::invalid(
+            key,
+            format!("feature {at}: '{key}' must be a non-empty string"),
+        )),
     }
 }
 
-fn date(props: &Map<String, Value>, key: &'static str, at: usize, required: bool) -> Result<Option<Date>> {
-    let Some(s) = text(props, key, at, required)? else { return Ok(None) };
-    Date::parse(&s, &Iso8601::DEFAULT)
-        .map(Some)
-        .map_err(|_| Error::invalid(key, format!("feature {at}: '{key}' must be a date like 2025-07-01")))
+fn date(
+    props: &Map<String, Value>,
+    key: &'static str,
+    at: usize,
+    required: bool,
+) -> Result<Option<Date>> {
+    let Some(s) = text(props, key, at, required)? else {
+        return Ok(None);
+    };
+    Date::parse(&s, &Iso8601::DEFAULT).map(Some).map_err(|_| {
+        Error::invalid(
+            key,
+            format!("feature {at}: '{key}' must be a date like 2025-07-01"),
+        )
+    })
 }
 
 fn parse_units(geojson: &str) -> Result<Vec<Unit>> {
@@ -54,10 +74,19 @@ fn parse_units(geojson: &str) -> Result<Vec<Unit>> {
         let props = feature.properties.unwrap_or_default();
         let boundary = match feature.geometry {
             None => None,
-            Some(Geometry { value: GeoValue::Polygon { .. } | GeoValue::MultiPolygon { .. }, .. }) => {
-                Some(serde_json::to_string(feature.geometry.as_ref().expect("matched Some above")).expect("geometry serialises"))
+            Some(Geometry {
+                value: GeoValue::Polygon { .. } | GeoValue::MultiPolygon { .. },
+                ..
+            }) => Some(
+                serde_json::to_string(feature.geometry.as_ref().expect("matched Some above"))
+                    .expect("geometry serialises"),
+            ),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "geometry",
+                    format!("feature {at}: a boundary must be a Polygon or MultiPolygon"),
+                ));
             }
-            Some(_) => return Err(Error::invalid("geometry", format!("feature {at}: a boundary must be a Polygon or MultiPolygon"))),
         };
         let unit = Unit {
             code: text(&props, "code", at, true)?.expect("required"),
@@ -71,7 +100,10 @@ fn parse_units(geojson: &str) -> Result<Vec<Unit>> {
             valid_to: date(&props, "valid_to", at, false)?,
         };
         if unit.valid_to.is_some_and(|to| to <= unit.valid_from) {
-            return Err(Error::invalid("valid_to", format!("feature {at}: valid_to must come after valid_from")));
+            return Err(Error::invalid(
+                "valid_to",
+                format!("feature {at}: valid_to must come after valid_from"),
+            ));
         }
         units.push(unit);
     }
@@ -82,9 +114,20 @@ fn parse_units(geojson: &str) -> Result<Vec<Unit>> {
 /// `name_en`, `valid_from` (required); `parent` (the parent's code), `valid_to`, `source_note`.
 /// New versions are added, known ones updated (closing a unit is setting its `valid_to`), the
 /// rest left alone. All or nothing, audited.
-pub async fn import(store: &Store, key: &AuditKey, actor: Actor, source: &str, geojson: &str, now: OffsetDateTime) -> Result<ImportReport> {
+pub async fn import(
+    store: &Store,
+    key: &AuditKey,
+    actor: Actor,
+    source: &str,
+    geojson: &str,
+    now: OffsetDateTime,
+) -> Result<ImportReport> {
     let mut pending = parse_units(geojson)?;
-    let mut report = ImportReport { inserted: 0, updated: 0, unchanged: 0 };
+    let mut report = ImportReport {
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+    };
     let mut tx = store.begin().await?;
     // Parents first: take every unit whose parent is known, until none are left.
     while !pending.is_empty() {
@@ -129,7 +172,13 @@ pub async fn import(store: &Store, key: &AuditKey, actor: Actor, source: &str, g
                 .iter()
                 .map(|u| format!("{} (parent {})", u.code, u.parent.as_deref().unwrap_or("")))
                 .collect();
-            return Err(Error::invalid("parent", format!("no parent valid on the unit's first day for: {}", missing.join(", "))));
+            return Err(Error::invalid(
+                "parent",
+                format!(
+                    "no parent valid on the unit's first day for: {}",
+                    missing.join(", ")
+                ),
+            ));
         }
         pending = later;
     }
@@ -196,16 +245,34 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_with_the_feature_at_fault() {
-        assert!(matches!(parse_units("{"), Err(Error::Invalid { field: Some("file"), .. })));
+        assert!(matches!(
+            parse_units("{"),
+            Err(Error::Invalid {
+                field: Some("file"),
+                ..
+            })
+        ));
         let point = r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},
             "properties":{"code":"1","kind":"ward","name_vi":"a","name_en":"a","valid_from":"2020-01-01"}}]}"#;
-        assert!(matches!(parse_units(point), Err(Error::Invalid { field: Some("geometry"), .. })));
+        assert!(matches!(
+            parse_units(point),
+            Err(Error::Invalid {
+                field: Some("geometry"),
+                ..
+            })
+        ));
         let no_name = r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,
             "properties":{"code":"1","kind":"ward","name_en":"a","valid_from":"2020-01-01"}}]}"#;
         let err = parse_units(no_name).unwrap_err();
         assert!(err.to_string().contains("feature 1"), "{err}");
         let backwards = r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,
             "properties":{"code":"1","kind":"ward","name_vi":"a","name_en":"a","valid_from":"2020-01-01","valid_to":"2019-01-01"}}]}"#;
-        assert!(matches!(parse_units(backwards), Err(Error::Invalid { field: Some("valid_to"), .. })));
+        assert!(matches!(
+            parse_units(backwards),
+            Err(Error::Invalid {
+                field: Some("valid_to"),
+                ..
+            })
+        ));
     }
 }

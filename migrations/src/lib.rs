@@ -22,7 +22,10 @@ mod tests {
                 .map(|m| (m.version, m.description.to_string()))
                 .collect::<Vec<_>>()
         };
-        assert!(!SQLITE.iter().next().is_none(), "no SQLite migrations embedded");
+        assert!(
+            !SQLITE.iter().next().is_none(),
+            "no SQLite migrations embedded"
+        );
         assert_eq!(names(&SQLITE), names(&POSTGRES));
     }
 }

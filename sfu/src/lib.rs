@@ -1,1 +1,76 @@
-//! placeholder
+//! The selective forwarding unit: the media plane for conferences, telehealth calls and camera
+//! relay. This crate holds its configuration; the forwarding state machines and the network shell
+//! build on it.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+/// How the SFU meets the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SfuConfig {
+    /// The one UDP address all media arrives on.
+    pub udp: SocketAddr,
+    /// Address announced to peers in ICE candidates when the server sits behind 1:1 NAT.
+    pub public_ip: Option<IpAddr>,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        SfuConfig {
+            udp: SocketAddr::from(([127, 0, 0, 1], 3478)),
+            public_ip: None,
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("sfu.public_ip must be a unicast address a peer can reach, not {0}")]
+    BadPublicIp(IpAddr),
+    #[error(
+        "sfu.udp binds to all interfaces ({0}); set sfu.public_ip to the address peers should use"
+    )]
+    NeedsPublicIp(SocketAddr),
+}
+
+impl SfuConfig {
+    /// Checks what can be checked before binding.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(ip) = self.public_ip
+            && (ip.is_unspecified() || ip.is_multicast())
+        {
+            return Err(ConfigError::BadPublicIp(ip));
+        }
+        if self.udp.ip().is_unspecified() && self.public_ip.is_none() {
+            return Err(ConfigError::NeedsPublicIp(self.udp));
+        }
+        Ok(())
+    }
+
+    /// The address peers are told to send media to.
+    pub fn announced(&self) -> SocketAddr {
+        SocketAddr::new(self.public_ip.unwrap_or(self.udp.ip()), self.udp.port())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announced_address_follows_public_ip() {
+        let mut c = SfuConfig::default();
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.announced(), "127.0.0.1:3478".parse().unwrap());
+        c.udp = "0.0.0.0:3478".parse().unwrap();
+        assert!(matches!(c.validate(), Err(ConfigError::NeedsPublicIp(_))));
+        c.public_ip = Some("203.0.113.7".parse().unwrap());
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.announced(), "203.0.113.7:3478".parse().unwrap());
+        c.public_ip = Some("0.0.0.0".parse().unwrap());
+        assert!(matches!(c.validate(), Err(ConfigError::BadPublicIp(_))));
+    }
+}

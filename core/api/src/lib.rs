@@ -9,6 +9,8 @@ mod role;
 
 pub use role::{Role, UnknownRole};
 
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
 /// The API's version prefix.
 pub const API_PREFIX: &str = "/api/v1";
 
@@ -185,8 +187,10 @@ pub struct Jurisdiction {
     pub name_vi: String,
     pub name_en: String,
     #[schema(value_type = String, format = Date)]
+    #[serde(with = "iso_date")]
     pub valid_from: Date,
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(with = "iso_date::option")]
     pub valid_to: Option<Date>,
     pub source_note: String,
 }

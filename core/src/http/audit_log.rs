@@ -13,8 +13,18 @@ use super::extract::ApiQuery;
 use crate::error::{Error, Result};
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(Method::GET, "/api/v1/audit", Access::Roles(&[Role::Admin]), get(list))
-        .add(Method::GET, "/api/v1/audit/verify", Access::Roles(&[Role::Admin]), get(verify))
+    r.add(
+        Method::GET,
+        "/api/v1/audit",
+        Access::Roles(&[Role::Admin]),
+        get(list),
+    )
+    .add(
+        Method::GET,
+        "/api/v1/audit/verify",
+        Access::Roles(&[Role::Admin]),
+        get(verify),
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -28,7 +38,10 @@ pub(super) struct Page {
 
 /// The newest audit rows, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(Page), responses((status = 200, body = Vec<AuditEntry>)))]
-pub(super) async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery<Page>) -> Result<Json<Vec<AuditEntry>>> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    ApiQuery(page): ApiQuery<Page>,
+) -> Result<Json<Vec<AuditEntry>>> {
     let limit = page.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(Error::invalid("limit", "between 1 and 500"));
@@ -43,7 +56,8 @@ pub(super) async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery
                 action: r.action,
                 object_type: r.object_type,
                 object_id: r.object_id,
-                detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::String(r.detail)),
+                detail: serde_json::from_str(&r.detail)
+                    .unwrap_or(serde_json::Value::String(r.detail)),
                 source: r.source,
             })
             .collect(),
@@ -53,5 +67,7 @@ pub(super) async fn list(State(state): State<AppState>, ApiQuery(page): ApiQuery
 /// Checks the whole chain: every row intact, none missing.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = AuditVerification)))]
 pub(super) async fn verify(State(state): State<AppState>) -> Result<Json<AuditVerification>> {
-    Ok(Json(crate::audit::verify(&state.store, &state.secrets.audit).await?))
+    Ok(Json(
+        crate::audit::verify(&state.store, &state.secrets.audit).await?,
+    ))
 }

@@ -16,10 +16,25 @@ use crate::auth::{self, SessionKind};
 use crate::error::Result;
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(Method::POST, "/api/v1/auth/login", Access::Public, post(login))
-        .add(Method::POST, "/api/v1/auth/token", Access::Public, post(token))
-        .add(Method::POST, "/api/v1/auth/logout", Access::Authenticated, post(logout))
-        .add(Method::GET, "/api/v1/me", Access::Authenticated, get(me))
+    r.add(
+        Method::POST,
+        "/api/v1/auth/login",
+        Access::Public,
+        post(login),
+    )
+    .add(
+        Method::POST,
+        "/api/v1/auth/token",
+        Access::Public,
+        post(token),
+    )
+    .add(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Access::Authenticated,
+        post(logout),
+    )
+    .add(Method::GET, "/api/v1/me", Access::Authenticated, get(me))
 }
 
 /// Logs in for the web UI: sets the session cookie (HttpOnly, SameSite=Strict) and returns the
@@ -55,7 +70,9 @@ pub(super) async fn login(
         .build();
     let body = LoginResponse {
         user: session.principal.me(),
-        csrf_token: session.csrf_token.expect("cookie sessions always get a CSRF token"),
+        csrf_token: session
+            .csrf_token
+            .expect("cookie sessions always get a CSRF token"),
         expires_at: session.expires_at,
     };
     Ok((jar.add(cookie), Json(body)))
@@ -83,7 +100,11 @@ pub(super) async fn token(
         now,
     )
     .await?;
-    Ok(Json(TokenResponse { access_token: session.token, token_type: "Bearer".into(), expires_at: session.expires_at }))
+    Ok(Json(TokenResponse {
+        access_token: session.token,
+        token_type: "Bearer".into(),
+        expires_at: session.expires_at,
+    }))
 }
 
 /// Ends the caller's session (cookie or bearer token).
@@ -94,7 +115,14 @@ pub(super) async fn logout(
     Source(source): Source,
     jar: CookieJar,
 ) -> Result<Response> {
-    auth::logout(&state.store, &state.secrets.audit, &who, &source, state.now()).await?;
+    auth::logout(
+        &state.store,
+        &state.secrets.audit,
+        &who,
+        &source,
+        state.now(),
+    )
+    .await?;
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok((jar, StatusCode::NO_CONTENT).into_response())
 }

@@ -69,7 +69,10 @@ pub fn app(state: AppState) -> Router {
     routes
         .into_router()
         .layer(axum::Extension(openapi))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), access::authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::authenticate,
+        ))
         .layer(axum::middleware::from_fn(system::track_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

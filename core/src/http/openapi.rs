@@ -5,27 +5,55 @@ use axum::http::Method;
 use utoipa::OpenApi;
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 
 use super::access::{Access, Endpoint};
 use super::{audit_log, auth, jurisdictions, system, users};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Q10 core API", description = "Civic services of the Q10 platform. Every operation \
-        says who may call it (x-q10-access). Errors are RFC 9457 problem+json."),
-    paths(
-        system::healthz, system::readyz, system::metrics, system::openapi_json, system::api_docs,
-        auth::login, auth::token, auth::logout, auth::me,
-        jurisdictions::list, jurisdictions::boundaries, jurisdictions::one, jurisdictions::import,
-        users::list, users::create, users::disable, users::staff,
-        audit_log::list, audit_log::verify,
+    info(
+        title = "Q10 core API",
+        description = "Civic services of the Q10 platform. Every operation \
+        says who may call it (x-q10-access). Errors are RFC 9457 problem+json."
     ),
-    components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind)),
+    paths(
+        system::healthz,
+        system::readyz,
+        system::metrics,
+        system::openapi_json,
+        system::api_docs,
+        auth::login,
+        auth::token,
+        auth::logout,
+        auth::me,
+        jurisdictions::list,
+        jurisdictions::boundaries,
+        jurisdictions::one,
+        jurisdictions::import,
+        users::list,
+        users::create,
+        users::disable,
+        users::staff,
+        audit_log::list,
+        audit_log::verify,
+    ),
+    components(schemas(
+        q10_core_api::Problem,
+        q10_core_api::Role,
+        q10_core_api::Grant,
+        q10_core_api::AccountKind
+    ))
 )]
 struct ApiDoc;
 
-fn operation_mut<'a>(doc: &'a mut utoipa::openapi::OpenApi, method: &Method, path: &str) -> Option<&'a mut Operation> {
+fn operation_mut<'a>(
+    doc: &'a mut utoipa::openapi::OpenApi,
+    method: &Method,
+    path: &str,
+) -> Option<&'a mut Operation> {
     let item = doc.paths.paths.get_mut(path)?;
     match *method {
         Method::GET => item.get.as_mut(),
@@ -42,13 +70,20 @@ pub fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
     components.add_security_scheme(
         "session",
-        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(q10_core_api::SESSION_COOKIE))),
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+            q10_core_api::SESSION_COOKIE,
+        ))),
     );
     for e in endpoints {
-        let Some(op) = operation_mut(&mut doc, &e.method, e.path) else { continue };
+        let Some(op) = operation_mut(&mut doc, &e.method, e.path) else {
+            continue;
+        };
         let (rule, roles): (&str, Vec<&str>) = match e.access {
             Access::Public => ("public", vec![]),
             Access::Authenticated => ("authenticated", vec![]),
@@ -61,8 +96,15 @@ pub fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
                 SecurityRequirement::new("session", roles.clone()),
             ],
         });
-        let ext = ExtensionsBuilder::new().add("x-q10-access", serde_json::json!({ "rule": rule, "roles": roles })).build();
-        op.extensions.get_or_insert_with(Default::default).merge(ext);
+        let ext = ExtensionsBuilder::new()
+            .add(
+                "x-q10-access",
+                serde_json::json!({ "rule": rule, "roles": roles }),
+            )
+            .build();
+        op.extensions
+            .get_or_insert_with(Default::default)
+            .merge(ext);
     }
     doc
 }
@@ -88,7 +130,10 @@ pub fn documented(doc: &utoipa::openapi::OpenApi) -> Vec<(Method, String)> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn access_of(op: &Operation) -> String {
@@ -103,7 +148,12 @@ fn access_of(op: &Operation) -> String {
         Some("authenticated") => "any logged-in account".into(),
         Some("roles") => value["roles"]
             .as_array()
-            .map(|r| r.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default(),
         _ => "unknown".into(),
     }
@@ -124,7 +174,11 @@ pub fn reference_page(doc: &utoipa::openapi::OpenApi) -> String {
             _ => item.patch.as_ref(),
         };
         let Some(op) = op else { continue };
-        let summary = op.summary.clone().or_else(|| op.description.clone()).unwrap_or_default();
+        let summary = op
+            .summary
+            .clone()
+            .or_else(|| op.description.clone())
+            .unwrap_or_default();
         let description = op.description.clone().unwrap_or_default();
         rows.push_str(&format!(
             "<tr><td><code class=\"m\">{}</code></td><td><code>{}</code></td><td>{}<div class=\"d\">{}</div></td><td>{}</td></tr>\n",

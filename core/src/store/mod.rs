@@ -107,8 +107,13 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(Store { db: Db::Sqlite(pool) })
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        Ok(Store {
+            db: Db::Sqlite(pool),
+        })
     }
 
     /// Connects to PostgreSQL.
@@ -120,7 +125,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Store { db: Db::Postgres(pool) })
+        Ok(Store {
+            db: Db::Postgres(pool),
+        })
     }
 
     /// Opens the database a URL names: `postgres://…` or `sqlite://PATH`.
@@ -130,7 +137,10 @@ impl Store {
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             Store::open_sqlite(Path::new(path)).await
         } else {
-            Err(Error::invalid("database", "the database URL must start with postgres:// or sqlite://"))
+            Err(Error::invalid(
+                "database",
+                "the database URL must start with postgres:// or sqlite://",
+            ))
         }
     }
 
@@ -171,7 +181,11 @@ impl Store {
                 sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(p).await?
             }
         });
-        Ok(migrator.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+        Ok(migrator
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect())
     }
 
     /// Whether the database answers.
@@ -216,3 +230,69 @@ impl Store {
         Ok(rows)
     }
 }
+
+/// The tables and columns the store's queries use. A migrated database of either engine must
+/// have exactly these (checked by the schema test).
+pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
+    ("audit_head", &["hash", "id", "mac", "seq"]),
+    (
+        "audit_log",
+        &[
+            "action",
+            "actor",
+            "actor_id",
+            "at",
+            "detail",
+            "hash",
+            "object_id",
+            "object_type",
+            "prev_hash",
+            "seq",
+            "source",
+        ],
+    ),
+    (
+        "jurisdictions",
+        &[
+            "boundary",
+            "code",
+            "id",
+            "kind",
+            "name_en",
+            "name_vi",
+            "parent_id",
+            "source_note",
+            "valid_from",
+            "valid_to",
+        ],
+    ),
+    ("role_grants", &["jurisdiction_id", "role", "user_id"]),
+    (
+        "sessions",
+        &[
+            "created_at",
+            "csrf_hash",
+            "expires_at",
+            "id",
+            "kind",
+            "revoked_at",
+            "token_hash",
+            "user_id",
+        ],
+    ),
+    (
+        "users",
+        &[
+            "created_at",
+            "disabled",
+            "display_name",
+            "failed_logins",
+            "id",
+            "kind",
+            "locked_until",
+            "password_hash",
+            "updated_at",
+            "username",
+        ],
+    ),
+];

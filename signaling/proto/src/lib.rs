@@ -51,7 +51,9 @@ impl std::str::FromStr for ParticipantRole {
         ParticipantRole::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown participant role '{s}'; use host, speaker, listener or recorder"))
+            .ok_or_else(|| {
+                format!("unknown participant role '{s}'; use host, speaker, listener or recorder")
+            })
     }
 }
 

@@ -1,0 +1,195 @@
+//! Settings: defaults, then `q10.toml`, then `Q10_*` environment variables, then command-line
+//! flags, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use q10_sfu::SfuConfig;
+use serde::{Deserialize, Serialize};
+
+/// Which parts of the system a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceRole {
+    /// Everything: core, signaling and SFU (the default).
+    All,
+    /// The core HTTP API and the web UI.
+    Core,
+    /// Rooms and signaling.
+    Signaling,
+    /// The media plane.
+    Sfu,
+}
+
+impl ServiceRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceRole::All => "all",
+            ServiceRole::Core => "core",
+            ServiceRole::Signaling => "signaling",
+            ServiceRole::Sfu => "sfu",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logins and sessions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    pub max_failed_logins: i64,
+    pub lockout_minutes: i64,
+    pub session_hours: i64,
+    pub token_days: i64,
+    /// Mark the session cookie Secure (set this when serving over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            session_hours: 12,
+            token_days: 30,
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address of the HTTP listener.
+    pub http: SocketAddr,
+    /// The data directory: the embedded database, generated keys, demo passwords.
+    pub data: PathBuf,
+    /// A `postgres://` URL for cluster mode; the embedded SQLite database when absent.
+    pub database: Option<String>,
+    /// Where the secret keys are; `<data>/secrets` when absent.
+    pub secrets_dir: Option<PathBuf>,
+    /// Load the demo district and accounts.
+    pub demo: bool,
+    pub role: ServiceRole,
+    pub log_format: LogFormat,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// Seconds to let requests in flight finish after SIGTERM or SIGINT.
+    pub shutdown_grace_seconds: u64,
+    pub auth: AuthSettings,
+    pub sfu: SfuConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("q10-data"),
+            database: None,
+            secrets_dir: None,
+            demo: false,
+            role: ServiceRole::All,
+            log_format: LogFormat::Text,
+            body_limit: 1024 * 1024,
+            shutdown_grace_seconds: 10,
+            auth: AuthSettings::default(),
+            sfu: SfuConfig::default(),
+        }
+    }
+}
+
+/// Settings given on the command line; `None` leaves the value to the layers below.
+#[derive(Debug, Default, Clone, Serialize, clap::Args)]
+pub struct Overrides {
+    /// Address of the HTTP listener [default: 127.0.0.1:8080]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<SocketAddr>,
+    /// The data directory [default: ./q10-data]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…) for cluster mode [default: SQLite in the data directory]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+/// The top-level setting names, as read from `Q10_*` variables.
+const SETTINGS: [&str; 11] = [
+    "http",
+    "data",
+    "database",
+    "secrets_dir",
+    "demo",
+    "role",
+    "log_format",
+    "body_limit",
+    "shutdown_grace_seconds",
+    "auth",
+    "sfu",
+];
+
+impl Config {
+    /// Reads the layers. `file` is the config file named with `--config`; otherwise `q10.toml`
+    /// in the working directory is read if it exists.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(
+                    path.exists(),
+                    "config file {} does not exist",
+                    path.display()
+                );
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => figment = figment.merge(Toml::file("q10.toml")),
+        }
+        // Only variables naming a setting are read, so unrelated Q10_* variables do no harm.
+        let env = Env::prefixed("Q10_").split("__").filter(|key| {
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            SETTINGS.contains(&top)
+        });
+        figment = figment.merge(env).merge(Serialized::defaults(overrides));
+        let config: Config = figment.extract().context("invalid configuration")?;
+        Ok(config)
+    }
+
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.secrets_dir
+            .clone()
+            .unwrap_or_else(|| self.data.join("secrets"))
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data.join("q10.db").display()),
+        }
+    }
+
+    pub fn runs(&self, role: ServiceRole) -> bool {
+        self.role == ServiceRole::All || self.role == role
+    }
+
+    pub fn auth_policy(&self) -> q10_core::auth::AuthPolicy {
+        let a = &self.auth;
+        q10_core::auth::AuthPolicy {
+            max_failed_logins: a.max_failed_logins.max(1),
+            lockout: time::Duration::minutes(a.lockout_minutes.max(0)),
+            session_ttl: time::Duration::hours(a.session_hours.max(1)),
+            token_ttl: time::Duration::days(a.token_days.max(1)),
+        }
+    }
+}

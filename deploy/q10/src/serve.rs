@@ -1,0 +1,150 @@
+//! `q10 serve`: the composition root. Reads the settings, opens the database and keys, wires the
+//! roles this process runs into one HTTP listener, and shuts down gracefully on SIGTERM/SIGINT.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use q10_core::clock::SystemClock;
+use q10_core::http::AppState;
+use q10_core::secrets::Secrets;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::commands::open_store;
+use crate::config::{Config, ServiceRole};
+use crate::telemetry;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    telemetry::init_logs(config.log_format);
+    let metrics = telemetry::init_metrics()?;
+    config.sfu.validate().context("invalid sfu settings")?;
+    std::fs::create_dir_all(&config.data)
+        .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
+    let secrets =
+        Secrets::load_or_generate(&config.secrets_dir()).context("cannot load the secret keys")?;
+
+    let roles: Vec<String> = match config.role {
+        ServiceRole::All => ["core", "signaling", "sfu"].map(String::from).to_vec(),
+        role => vec![role.as_str().to_string()],
+    };
+    let mut store = None;
+    let app = if config.runs(ServiceRole::Core) {
+        let s = open_store(&config).await?;
+        if config.demo {
+            let accounts = q10_core::demo::load(
+                &s,
+                &secrets.audit,
+                &config.data,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await?;
+            print_demo_accounts(&accounts);
+        }
+        let state = AppState {
+            store: s.clone(),
+            secrets: secrets.clone(),
+            policy: config.auth_policy(),
+            clock: Arc::new(SystemClock),
+            metrics: Some(metrics.clone()),
+            roles: roles.clone(),
+            secure_cookies: config.auth.secure_cookies,
+            body_limit: config.body_limit,
+        };
+        store = Some(s);
+        q10_core::http::app(state).merge(q10_ui::router())
+    } else {
+        role_router(roles.clone(), metrics.clone())
+    };
+
+    let listener = TcpListener::bind(config.http)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, roles = ?roles, "serving");
+    println!("Q10 is ready at http://{addr}/");
+
+    let stop = Arc::new(Notify::new());
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown({
+        let stop = stop.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            stop.notify_one();
+        }
+    });
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    tokio::select! {
+        result = server => result.context("the HTTP server failed")?,
+        _ = async { stop.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(seconds = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+        }
+    }
+    if let Some(store) = store {
+        store.close().await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Health, readiness and metrics for a process that runs no core.
+fn role_router(roles: Vec<String>, metrics: PrometheusHandle) -> Router {
+    let health = q10_core_api::Health {
+        status: "ok".into(),
+        roles,
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let ready = q10_core_api::Readiness {
+        ready: true,
+        checks: vec![],
+    };
+    Router::new()
+        .route("/healthz", get(move || async move { axum::Json(health) }))
+        .route("/readyz", get(move || async move { axum::Json(ready) }))
+        .route("/metrics", get(move || async move { metrics.render() }))
+}
+
+fn print_demo_accounts(accounts: &[q10_core::demo::DemoAccount]) {
+    println!(
+        "Demo accounts (demo use only; also in the data directory, {}):",
+        q10_core::demo::ACCOUNTS_FILE
+    );
+    for a in accounts {
+        println!(
+            "  {:<20} {:<18} {:<7} {}",
+            a.username,
+            a.role.as_str(),
+            a.jurisdiction,
+            a.password
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
