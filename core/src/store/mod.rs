@@ -190,7 +190,9 @@ impl Store {
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
-        let _: i64 = on_pool!(self, p => sqlx::query_scalar("SELECT 1").fetch_one(p).await?);
+        on_pool!(self, p => {
+            sqlx::query("SELECT 1").execute(p).await?;
+        });
         Ok(())
     }
 

@@ -157,8 +157,12 @@ impl Config {
         }
         // Only variables naming a setting are read, so unrelated Q10_* variables do no harm.
         let env = Env::prefixed("Q10_").split("__").filter(|key| {
-            let top = key.as_str().split('.').next().unwrap_or_default();
-            SETTINGS.contains(&top)
+            let key = key.as_str().to_ascii_lowercase();
+            SETTINGS.iter().any(|s| {
+                key.strip_prefix(*s).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with('.') || rest.starts_with("__")
+                })
+            })
         });
         figment = figment.merge(env).merge(Serialized::defaults(overrides));
         let config: Config = figment.extract().context("invalid configuration")?;

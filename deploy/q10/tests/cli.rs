@@ -1,0 +1,488 @@
+//! The `q10` binary as an operator uses it: `serve --demo` answering and stopping on SIGTERM,
+//! one role against PostgreSQL, the account and token commands, and `audit verify` catching a
+//! row edited by hand, on both engines.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use q10_tests::{Engine, TestDb};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_q10");
+
+/// `q10 ARGS` with a data directory and a database, and no stray configuration.
+fn q10(data: &Path, db: Option<&TestDb>, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .arg("--data")
+        .arg(data)
+        .current_dir(data)
+        .env_remove("Q10_CONFIG")
+        .env_remove("RUST_LOG");
+    if let Some(db) = db {
+        cmd.arg("--database").arg(&db.url);
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("q10 runs");
+    assert!(
+        out.status.success(),
+        "q10 failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A running `q10 serve`, stopped with SIGTERM when dropped.
+struct Serving {
+    child: Child,
+    base: String,
+    lines: Vec<String>,
+}
+
+impl Serving {
+    fn start(mut cmd: Command) -> Serving {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("q10 serve starts");
+        let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut line = String::new();
+            let n = reader.read_line(&mut line).expect("read q10 output");
+            assert!(
+                n > 0 && Instant::now() < deadline,
+                "q10 serve exited or stalled before ready: {lines:?}"
+            );
+            if let Some(url) = line.trim().strip_prefix("Q10 is ready at ") {
+                let base = url.trim_end_matches('/').to_string();
+                return Serving { child, base, lines };
+            }
+            lines.push(line.trim_end().to_string());
+        }
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait on q10") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "q10 did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_answers_for_every_role_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut serving = Serving::start({
+        let mut c = q10(
+            dir.path(),
+            None,
+            &[
+                "serve",
+                "--demo",
+                "--http",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+            ],
+        );
+        c.env("Q10_AUTH__SESSION_HOURS", "2");
+        c
+    });
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", serving.base)).send();
+
+    let health: Value = get("/healthz").await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready = get("/readyz").await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let openapi: Value = get("/openapi.json").await.unwrap().json().await.unwrap();
+    assert_eq!(openapi["openapi"], "3.1.0");
+    assert!(
+        get("/api/docs")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Who may call it")
+    );
+    let page = get("/").await.unwrap();
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    assert!(page.text().await.unwrap().contains("/assets/app.js"));
+
+    // Every demo account printed at start logs in, and gets the role it was printed with.
+    let accounts: Vec<Vec<String>> = serving
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect();
+    assert_eq!(accounts.len(), 10, "{:?}", serving.lines);
+    for a in &accounts {
+        let res = http
+            .post(format!("{}/api/v1/auth/login", serving.base))
+            .json(&json!({ "username": a[0], "password": a[3] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login as {}", a[0]);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["user"]["grants"][0]["role"], a[1].as_str());
+        let expires = time::OffsetDateTime::parse(
+            body["expires_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let hours = (expires - time::OffsetDateTime::now_utc()).whole_minutes() as f64 / 60.0;
+        assert!(
+            (1.9..=2.0).contains(&hours),
+            "Q10_AUTH__SESSION_HOURS is honoured: {hours}"
+        );
+    }
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(
+            "q10_http_requests_total{method=\"POST\",path=\"/api/v1/auth/login\",status=\"200\"} 10"
+        ),
+        "{metrics}"
+    );
+
+    let status = serving.terminate();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+
+    // A second start keeps the data and shows the same accounts.
+    let again = Serving::start(q10(
+        dir.path(),
+        None,
+        &["serve", "--demo", "--http", "127.0.0.1:0"],
+    ));
+    let listed: Vec<&String> = again.lines.iter().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(listed.len(), 10);
+    assert!(listed.iter().zip(&accounts).all(|(l, a)| l.contains(&a[3])));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_role_runs_on_postgres() {
+    let Some(db) = TestDb::new(Engine::Postgres).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut serving = Serving::start(q10(
+        dir.path(),
+        Some(&db),
+        &["serve", "--role", "core", "--http", "127.0.0.1:0", "--demo"],
+    ));
+    let health: Value = reqwest::get(format!("{}/healthz", serving.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["roles"], json!(["core"]));
+    let ready: Value = reqwest::get(format!("{}/readyz", serving.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["ready"], true);
+    let wards: Vec<Value> =
+        reqwest::get(format!("{}/api/v1/jurisdictions?kind=ward", serving.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(wards.len(), 15);
+    assert!(serving.terminate().success());
+    assert!(
+        !dir.path().join("q10.db").exists(),
+        "nothing written to SQLite in cluster mode"
+    );
+
+    let signaling = Serving::start(q10(
+        dir.path(),
+        None,
+        &["serve", "--role", "signaling", "--http", "127.0.0.1:0"],
+    ));
+    let health: Value = reqwest::get(format!("{}/healthz", signaling.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["roles"], json!(["signaling"]));
+}
+
+#[test]
+fn a_bad_setting_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("q10.toml"), "http = \"not an address\"\n").unwrap();
+    let out = q10(dir.path(), None, &["migrate"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid configuration") && err.contains("http"),
+        "{err}"
+    );
+    std::fs::write(dir.path().join("q10.toml"), "colour = \"blue\"\n").unwrap();
+    let err =
+        String::from_utf8_lossy(&q10(dir.path(), None, &["migrate"]).output().unwrap().stderr)
+            .into_owned();
+    assert!(err.contains("colour"), "{err}");
+}
+
+fn engines() -> [Engine; 2] {
+    [Engine::Sqlite, Engine::Postgres]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_from_the_command_line() {
+    for engine in engines() {
+        let Some(db) = TestDb::new(engine).await else {
+            continue;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let db = Some(&db);
+        run(q10(dir.path(), None, &["jurisdictions", "import"])
+            .arg(q10_demo_file())
+            .args(["--database", &db.unwrap().url]));
+        let mut add = q10(
+            dir.path(),
+            db,
+            &[
+                "user",
+                "add",
+                "ward3.official",
+                "--name",
+                "Cán bộ Phường 3",
+                "--role",
+                "ward_official",
+                "--jurisdiction",
+                "27232",
+            ],
+        );
+        let out = run(&mut add);
+        let text = stdout(&out);
+        assert!(
+            text.contains("created account ward3.official") && text.contains("password: "),
+            "{text}"
+        );
+        let mut piped = q10(
+            dir.path(),
+            db,
+            &[
+                "user",
+                "add",
+                "kiosk.ward3",
+                "--name",
+                "Kiosk",
+                "--role",
+                "kiosk_device",
+                "--jurisdiction",
+                "27232",
+                "--device",
+                "--password-stdin",
+            ],
+        );
+        let mut child = piped
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a kiosk's own secret\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert!(
+            !stdout(&out).contains("password:"),
+            "a given password is not echoed"
+        );
+
+        let bad = q10(
+            dir.path(),
+            db,
+            &[
+                "user",
+                "add",
+                "x",
+                "--name",
+                "X",
+                "--role",
+                "mayor",
+                "--jurisdiction",
+                "771",
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role 'mayor'"));
+
+        run(&mut q10(
+            dir.path(),
+            db,
+            &["user", "disable", "ward3.official"],
+        ));
+        let list = stdout(&run(&mut q10(dir.path(), db, &["user", "list"])));
+        let line = list.lines().find(|l| l.contains("ward3.official")).unwrap();
+        assert!(
+            line.contains("disabled") && line.contains("ward_official@27232"),
+            "{line}"
+        );
+        assert!(
+            list.lines()
+                .any(|l| l.contains("kiosk.ward3") && l.contains("device") && l.contains("active"))
+        );
+    }
+}
+
+fn q10_demo_file() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../core/demo/district10.geojson")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_catches_a_row_edited_by_hand() {
+    use sqlx::Connection;
+    for engine in engines() {
+        let Some(db) = TestDb::new(engine).await else {
+            continue;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        run(q10(dir.path(), Some(&db), &["jurisdictions", "import"]).arg(q10_demo_file()));
+        run(&mut q10(
+            dir.path(),
+            Some(&db),
+            &[
+                "user",
+                "add",
+                "someone",
+                "--name",
+                "Someone",
+                "--role",
+                "operator",
+                "--jurisdiction",
+                "771",
+            ],
+        ));
+        let ok = run(&mut q10(dir.path(), Some(&db), &["audit", "verify"]));
+        assert!(
+            stdout(&ok).contains("audit log intact: 2 rows"),
+            "{}",
+            stdout(&ok)
+        );
+
+        let edit = "UPDATE audit_log SET detail = '{\"username\":\"someone-else\"}' WHERE seq = 2";
+        match engine {
+            Engine::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                sqlx::query("DROP TRIGGER audit_log_no_update")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                sqlx::query(edit).execute(&mut c).await.unwrap();
+            }
+            Engine::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                sqlx::query(edit).execute(&mut c).await.unwrap();
+            }
+        }
+        let broken = q10(dir.path(), Some(&db), &["audit", "verify"])
+            .output()
+            .unwrap();
+        assert_eq!(broken.status.code(), Some(1), "{engine:?}");
+        assert!(
+            stdout(&broken).contains("BROKEN at row 2: row 2 was altered"),
+            "{}",
+            stdout(&broken)
+        );
+    }
+}
+
+#[test]
+fn token_prints_a_join_token_the_server_key_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut q10(
+        dir.path(),
+        None,
+        &[
+            "token",
+            "--room",
+            "district-weekly",
+            "--identity",
+            "ward-3",
+            "--name",
+            "Phường 3",
+            "--role",
+            "host",
+            "--ttl",
+            "2h",
+        ],
+    ));
+    let jwt = stdout(&out).trim().to_string();
+    let keys = q10_core::secrets::Secrets::load_or_generate(&dir.path().join("secrets")).unwrap();
+    let tokens = q10_signaling::JoinTokens::new(keys.token_signing);
+    let claims = tokens
+        .verify(&jwt, "district-weekly", time::OffsetDateTime::now_utc())
+        .unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.name.as_str()),
+        ("ward-3", "Phường 3")
+    );
+    assert_eq!(claims.exp - claims.iat, 7200);
+    let too_long = q10(
+        dir.path(),
+        None,
+        &["token", "--room", "r", "--identity", "i", "--ttl", "30d"],
+    )
+    .output()
+    .unwrap();
+    assert!(!too_long.status.success());
+    assert!(String::from_utf8_lossy(&too_long.stderr).contains("ttl"));
+}
