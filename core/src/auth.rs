@@ -144,18 +144,40 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// One login attempt, as the client made it.
+#[derive(Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub kind: SessionKind,
+    /// The client's address, for the audit log.
+    pub source: &'a str,
+}
+
+impl std::fmt::Debug for LoginAttempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginAttempt")
+            .field("username", &self.username)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Checks credentials and opens a session. Failures are counted (and audited) and lock the
 /// account after `policy.max_failed_logins` in a row.
 pub async fn login(
     store: &Store,
     key: &AuditKey,
     policy: &AuthPolicy,
-    username: &str,
-    password: &str,
-    kind: SessionKind,
-    source: &str,
+    attempt: LoginAttempt<'_>,
     now: OffsetDateTime,
 ) -> Result<NewSession> {
+    let LoginAttempt {
+        username,
+        password,
+        kind,
+        source,
+    } = attempt;
     let Ok(username) = Username::parse(username) else {
         return Err(Error::LoginFailed(WRONG_CREDENTIALS));
     };

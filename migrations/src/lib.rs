@@ -23,7 +23,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert!(
-            !SQLITE.iter().next().is_none(),
+            SQLITE.iter().next().is_some(),
             "no SQLite migrations embedded"
         );
         assert_eq!(names(&SQLITE), names(&POSTGRES));

@@ -54,10 +54,12 @@ pub(super) async fn login(
         &state.store,
         &state.secrets.audit,
         &state.policy,
-        &req.username,
-        &req.password,
-        SessionKind::Cookie,
-        &source,
+        auth::LoginAttempt {
+            username: &req.username,
+            password: &req.password,
+            kind: SessionKind::Cookie,
+            source: &source,
+        },
         now,
     )
     .await?;
@@ -93,10 +95,12 @@ pub(super) async fn token(
         &state.store,
         &state.secrets.audit,
         &state.policy,
-        &req.username,
-        &req.password,
-        SessionKind::Bearer,
-        &source,
+        auth::LoginAttempt {
+            username: &req.username,
+            password: &req.password,
+            kind: SessionKind::Bearer,
+            source: &source,
+        },
         now,
     )
     .await?;

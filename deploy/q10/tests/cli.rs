@@ -47,9 +47,13 @@ struct Serving {
     child: Child,
     base: String,
     lines: Vec<String>,
+    /// Kept open so that the server's later output has somewhere to go.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Serving {
+    // The child moves into `Serving`, whose `Drop` kills and waits for it.
+    #[allow(clippy::zombie_processes)]
     fn start(mut cmd: Command) -> Serving {
         let mut child = cmd
             .stdout(Stdio::piped())
@@ -61,14 +65,20 @@ impl Serving {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let mut line = String::new();
-            let n = reader.read_line(&mut line).expect("read q10 output");
-            assert!(
-                n > 0 && Instant::now() < deadline,
-                "q10 serve exited or stalled before ready: {lines:?}"
-            );
+            let n = reader.read_line(&mut line).unwrap_or(0);
+            if n == 0 || Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("q10 serve exited or stalled before ready: {lines:?}");
+            }
             if let Some(url) = line.trim().strip_prefix("Q10 is ready at ") {
                 let base = url.trim_end_matches('/').to_string();
-                return Serving { child, base, lines };
+                return Serving {
+                    child,
+                    base,
+                    lines,
+                    _stdout: reader,
+                };
             }
             lines.push(line.trim_end().to_string());
         }
@@ -280,10 +290,8 @@ async fn accounts_from_the_command_line() {
             continue;
         };
         let dir = tempfile::tempdir().unwrap();
+        run(q10(dir.path(), Some(&db), &["jurisdictions", "import"]).arg(q10_demo_file()));
         let db = Some(&db);
-        run(q10(dir.path(), None, &["jurisdictions", "import"])
-            .arg(q10_demo_file())
-            .args(["--database", &db.unwrap().url]));
         let mut add = q10(
             dir.path(),
             db,
