@@ -172,66 +172,114 @@ pub async fn append(
     Ok(seq)
 }
 
-/// Reads the whole chain and checks it.
+/// Rows read per query while verifying.
+const VERIFY_PAGE: i64 = 5_000;
+
+/// Reads the chain page by page and checks it; memory stays flat however long the log is.
 pub async fn verify(
     store: &crate::store::Store,
     key: &AuditKey,
 ) -> crate::Result<q10_core_api::AuditVerification> {
-    let (rows, head) = store.audit_chain().await?;
-    Ok(verify_rows(key, &rows, head.as_ref()))
+    let mut check = ChainCheck::new(key);
+    let mut after = 0;
+    loop {
+        let page = store.audit_rows_after(after, VERIFY_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in &page {
+            if let Err(v) = check.feed(row) {
+                return Ok(v);
+            }
+        }
+    }
+    let head = store.audit_head().await?;
+    Ok(check.finish(head.as_ref()))
 }
 
-/// Walks the chain from the first row and reports the first row that does not hold.
+/// Checks the whole chain held in memory.
 pub fn verify_rows(
     key: &AuditKey,
     rows: &[AuditRow],
     head: Option<&Head>,
 ) -> q10_core_api::AuditVerification {
-    let fail = |seq: i64, problem: String| q10_core_api::AuditVerification {
-        ok: false,
-        rows: rows.len() as i64,
-        first_bad_seq: Some(seq),
-        problem: Some(problem),
-    };
-    let mut prev = GENESIS.to_string();
-    for (i, row) in rows.iter().enumerate() {
-        let expected_seq = i as i64 + 1;
-        if row.seq != expected_seq {
-            return fail(expected_seq, format!("row {expected_seq} is missing"));
+    let mut check = ChainCheck::new(key);
+    for row in rows {
+        if let Err(v) = check.feed(row) {
+            return v;
         }
-        if row.prev_hash != prev {
-            return fail(
+    }
+    check.finish(head)
+}
+
+/// Walks the chain row by row from the first, and reports the first row that does not hold.
+struct ChainCheck<'k> {
+    key: &'k AuditKey,
+    rows: i64,
+    prev: String,
+}
+
+impl<'k> ChainCheck<'k> {
+    fn new(key: &'k AuditKey) -> Self {
+        ChainCheck {
+            key,
+            rows: 0,
+            prev: GENESIS.to_string(),
+        }
+    }
+
+    fn fail(&self, seq: i64, problem: String) -> q10_core_api::AuditVerification {
+        q10_core_api::AuditVerification {
+            ok: false,
+            rows: self.rows,
+            first_bad_seq: Some(seq),
+            problem: Some(problem),
+        }
+    }
+
+    fn feed(&mut self, row: &AuditRow) -> Result<(), q10_core_api::AuditVerification> {
+        let expected_seq = self.rows + 1;
+        if row.seq != expected_seq {
+            return Err(self.fail(expected_seq, format!("row {expected_seq} is missing")));
+        }
+        if row.prev_hash != self.prev {
+            return Err(self.fail(
                 row.seq,
                 format!("row {} does not follow row {}", row.seq, row.seq - 1),
-            );
+            ));
         }
-        if key.row_hash(row) != row.hash {
-            return fail(row.seq, format!("row {} was altered", row.seq));
+        if self.key.row_hash(row) != row.hash {
+            return Err(self.fail(row.seq, format!("row {} was altered", row.seq)));
         }
-        prev = row.hash.clone();
+        self.rows += 1;
+        self.prev = row.hash.clone();
+        Ok(())
     }
-    let last = rows.last();
-    match (head, last) {
-        (None, None) => {}
-        (Some(h), Some(last)) => {
-            if key.head_mac(h.seq, &h.hash) != h.mac {
-                return fail(h.seq, "the chain head was altered".into());
-            }
-            if h.seq != last.seq || h.hash != last.hash {
-                return fail(
-                    last.seq + 1,
-                    format!("rows after {} were removed", last.seq),
-                );
+
+    fn finish(self, head: Option<&Head>) -> q10_core_api::AuditVerification {
+        match head {
+            None if self.rows == 0 => {}
+            None => return self.fail(self.rows, "the chain head is missing".into()),
+            Some(h) => {
+                if self.key.head_mac(h.seq, &h.hash) != h.mac {
+                    return self.fail(h.seq, "the chain head was altered".into());
+                }
+                if self.rows == 0 {
+                    return self.fail(1, format!("all {} rows were removed", h.seq));
+                }
+                if h.seq != self.rows || h.hash != self.prev {
+                    return self.fail(
+                        self.rows + 1,
+                        format!("rows after {} were removed", self.rows),
+                    );
+                }
             }
         }
-        (Some(h), None) => return fail(1, format!("all {} rows were removed", h.seq)),
-        (None, Some(last)) => return fail(last.seq, "the chain head is missing".into()),
-    }
-    q10_core_api::AuditVerification {
-        ok: true,
-        rows: rows.len() as i64,
-        first_bad_seq: None,
-        problem: None,
+        q10_core_api::AuditVerification {
+            ok: true,
+            rows: self.rows,
+            first_bad_seq: None,
+            problem: None,
+        }
     }
 }
 

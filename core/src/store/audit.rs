@@ -81,12 +81,21 @@ pub(crate) async fn insert(tx: &mut Tx, row: &AuditRow, head_mac: &str) -> Resul
 }
 
 impl Store {
-    /// The whole chain in order, and its head.
-    pub async fn audit_chain(&self) -> Result<(Vec<AuditRow>, Option<Head>)> {
-        let sql = concat!("SELECT ", columns!(), " FROM audit_log ORDER BY seq");
-        let rows = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await?);
-        let head = on_pool!(self, p => sqlx::query_as("SELECT seq, hash, mac FROM audit_head WHERE id = 1").fetch_optional(p).await?);
-        Ok((rows, head))
+    /// Up to `limit` rows after sequence number `after`, in order.
+    pub async fn audit_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+        );
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(after).bind(limit).fetch_all(p).await?))
+    }
+
+    /// The authenticated head of the chain, if any row was ever written.
+    pub async fn audit_head(&self) -> Result<Option<Head>> {
+        Ok(
+            on_pool!(self, p => sqlx::query_as("SELECT seq, hash, mac FROM audit_head WHERE id = 1").fetch_optional(p).await?),
+        )
     }
 
     /// The newest rows, newest first, optionally before a sequence number (for paging).
