@@ -1,9 +1,7 @@
 //! Staff and machine accounts: validated usernames and passwords, argon2id hashes, role grants.
 
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use q10_core_api::{AccountKind, Grant, NewUser, Role, User};
 use time::OffsetDateTime;
 
@@ -23,9 +21,7 @@ pub struct Username(String);
 impl Username {
     pub fn parse(raw: &str) -> Result<Username> {
         let s = raw.trim().to_lowercase();
-        let ok_chars = s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        let ok_chars = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
         if !(3..=64).contains(&s.len()) || !ok_chars {
             return Err(Error::invalid(
                 "username",
@@ -44,16 +40,10 @@ impl Username {
 pub fn check_password(password: &str) -> Result<()> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(Error::invalid(
-            "password",
-            format!("a password has at least {MIN_PASSWORD_CHARS} characters"),
-        ));
+        return Err(Error::invalid("password", format!("a password has at least {MIN_PASSWORD_CHARS} characters")));
     }
     if n > MAX_PASSWORD_CHARS {
-        return Err(Error::invalid(
-            "password",
-            format!("a password has at most {MAX_PASSWORD_CHARS} characters"),
-        ));
+        return Err(Error::invalid("password", format!("a password has at most {MAX_PASSWORD_CHARS} characters")));
     }
     Ok(())
 }
@@ -68,22 +58,13 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 /// Whether `password` matches the stored PHC string. A malformed hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    PasswordHash::new(phc).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
 fn display_name(raw: &str) -> Result<String> {
     let s = raw.trim();
     if s.is_empty() || s.chars().count() > 128 || s.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "display_name",
-            "a display name has 1 to 128 printable characters",
-        ));
+        return Err(Error::invalid("display_name", "a display name has 1 to 128 printable characters"));
     }
     Ok(s.to_string())
 }
@@ -102,22 +83,13 @@ pub async fn create(
     let display = display_name(&new.display_name)?;
     check_password(&new.password)?;
     if new.grants.is_empty() {
-        return Err(Error::invalid(
-            "grants",
-            "an account needs at least one role grant",
-        ));
+        return Err(Error::invalid("grants", "an account needs at least one role grant"));
     }
     if new.kind == AccountKind::Device && new.grants.iter().any(|g| g.role != Role::KioskDevice) {
-        return Err(Error::invalid(
-            "grants",
-            "a device account can only hold the kiosk_device role",
-        ));
+        return Err(Error::invalid("grants", "a device account can only hold the kiosk_device role"));
     }
     if new.kind == AccountKind::Person && new.grants.iter().any(|g| g.role == Role::KioskDevice) {
-        return Err(Error::invalid(
-            "grants",
-            "the kiosk_device role is for device accounts",
-        ));
+        return Err(Error::invalid("grants", "the kiosk_device role is for device accounts"));
     }
     let hash = hash_password(&new.password)?;
     let mut tx = store.begin().await?;
@@ -129,13 +101,9 @@ pub async fn create(
     };
     let id = users::insert(&mut tx, &row, now).await?;
     for grant in &new.grants {
-        let unit = jurisdictions::find_valid_at_tx(&mut tx, &grant.jurisdiction, now.date())
-            .await?
-            .ok_or_else(|| {
-                Error::invalid(
-                    "grants",
-                    format!("no current jurisdiction has code '{}'", grant.jurisdiction),
-                )
+        let unit =
+            jurisdictions::find_valid_at_tx(&mut tx, &grant.jurisdiction, now.date()).await?.ok_or_else(|| {
+                Error::invalid("grants", format!("no current jurisdiction has code '{}'", grant.jurisdiction))
             })?;
         users::insert_grant(&mut tx, id, grant.role.as_str(), unit.id).await?;
     }
@@ -188,12 +156,7 @@ pub fn to_api(row: &UserRow, grants: &[GrantRow]) -> User {
 pub fn api_grants<'a>(grants: impl IntoIterator<Item = &'a GrantRow>) -> Vec<Grant> {
     grants
         .into_iter()
-        .filter_map(|g| {
-            Some(Grant {
-                role: g.role.parse().ok()?,
-                jurisdiction: g.jurisdiction_code.clone(),
-            })
-        })
+        .filter_map(|g| Some(Grant { role: g.role.parse().ok()?, jurisdiction: g.jurisdiction_code.clone() }))
         .collect()
 }
 
@@ -203,10 +166,7 @@ mod tests {
 
     #[test]
     fn usernames_are_normalised_and_checked() {
-        assert_eq!(
-            Username::parse(" Ward7.Chair ").unwrap().as_str(),
-            "ward7.chair"
-        );
+        assert_eq!(Username::parse(" Ward7.Chair ").unwrap().as_str(), "ward7.chair");
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("nguyễn").is_err());
         assert!(Username::parse("a b c").is_err());

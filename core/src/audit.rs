@@ -28,24 +28,15 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Actor {
-        Actor {
-            id: None,
-            name: "system".into(),
-        }
+        Actor { id: None, name: "system".into() }
     }
 
     pub fn anonymous() -> Actor {
-        Actor {
-            id: None,
-            name: "anonymous".into(),
-        }
+        Actor { id: None, name: "anonymous".into() }
     }
 
     pub fn user(id: i64, username: &str) -> Actor {
-        Actor {
-            id: Some(id),
-            name: username.to_string(),
-        }
+        Actor { id: Some(id), name: username.to_string() }
     }
 }
 
@@ -63,12 +54,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(
-        actor: Actor,
-        action: &'static str,
-        object_type: &'static str,
-        object_id: impl ToString,
-    ) -> Event {
+    pub fn new(actor: Actor, action: &'static str, object_type: &'static str, object_id: impl ToString) -> Event {
         Event {
             actor,
             action,
@@ -102,8 +88,7 @@ impl std::fmt::Debug for AuditKey {
 
 impl AuditKey {
     fn mac(&self, parts: &Value) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret())
-            .expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret()).expect("HMAC takes keys of any length");
         mac.update(parts.to_string().as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -142,12 +127,7 @@ fn timestamp(now: OffsetDateTime) -> String {
 }
 
 /// Appends `event` inside `tx`, so it commits or rolls back with the change it records.
-pub async fn append(
-    tx: &mut Tx,
-    key: &AuditKey,
-    event: Event,
-    now: OffsetDateTime,
-) -> crate::Result<i64> {
+pub async fn append(tx: &mut Tx, key: &AuditKey, event: Event, now: OffsetDateTime) -> crate::Result<i64> {
     let head = crate::store::audit::lock_head(tx).await?;
     let (seq, prev_hash) = match head {
         Some(Head { seq, hash, .. }) => (seq + 1, hash),
@@ -176,10 +156,7 @@ pub async fn append(
 const VERIFY_PAGE: i64 = 5_000;
 
 /// Reads the chain page by page and checks it; memory stays flat however long the log is.
-pub async fn verify(
-    store: &crate::store::Store,
-    key: &AuditKey,
-) -> crate::Result<q10_core_api::AuditVerification> {
+pub async fn verify(store: &crate::store::Store, key: &AuditKey) -> crate::Result<q10_core_api::AuditVerification> {
     let mut check = ChainCheck::new(key);
     let mut after = 0;
     loop {
@@ -197,11 +174,7 @@ pub async fn verify(
 }
 
 /// Checks the whole chain held in memory.
-pub fn verify_rows(
-    key: &AuditKey,
-    rows: &[AuditRow],
-    head: Option<&Head>,
-) -> q10_core_api::AuditVerification {
+pub fn verify_rows(key: &AuditKey, rows: &[AuditRow], head: Option<&Head>) -> q10_core_api::AuditVerification {
     let mut check = ChainCheck::new(key);
     for row in rows {
         if let Err(v) = check.feed(row) {
@@ -220,20 +193,11 @@ struct ChainCheck<'k> {
 
 impl<'k> ChainCheck<'k> {
     fn new(key: &'k AuditKey) -> Self {
-        ChainCheck {
-            key,
-            rows: 0,
-            prev: GENESIS.to_string(),
-        }
+        ChainCheck { key, rows: 0, prev: GENESIS.to_string() }
     }
 
     fn fail(&self, seq: i64, problem: String) -> q10_core_api::AuditVerification {
-        q10_core_api::AuditVerification {
-            ok: false,
-            rows: self.rows,
-            first_bad_seq: Some(seq),
-            problem: Some(problem),
-        }
+        q10_core_api::AuditVerification { ok: false, rows: self.rows, first_bad_seq: Some(seq), problem: Some(problem) }
     }
 
     fn feed(&mut self, row: &AuditRow) -> Result<(), q10_core_api::AuditVerification> {
@@ -242,10 +206,7 @@ impl<'k> ChainCheck<'k> {
             return Err(self.fail(expected_seq, format!("row {expected_seq} is missing")));
         }
         if row.prev_hash != self.prev {
-            return Err(self.fail(
-                row.seq,
-                format!("row {} does not follow row {}", row.seq, row.seq - 1),
-            ));
+            return Err(self.fail(row.seq, format!("row {} does not follow row {}", row.seq, row.seq - 1)));
         }
         if self.key.row_hash(row) != row.hash {
             return Err(self.fail(row.seq, format!("row {} was altered", row.seq)));
@@ -267,19 +228,11 @@ impl<'k> ChainCheck<'k> {
                     return self.fail(1, format!("all {} rows were removed", h.seq));
                 }
                 if h.seq != self.rows || h.hash != self.prev {
-                    return self.fail(
-                        self.rows + 1,
-                        format!("rows after {} were removed", self.rows),
-                    );
+                    return self.fail(self.rows + 1, format!("rows after {} were removed", self.rows));
                 }
             }
         }
-        q10_core_api::AuditVerification {
-            ok: true,
-            rows: self.rows,
-            first_bad_seq: None,
-            problem: None,
-        }
+        q10_core_api::AuditVerification { ok: true, rows: self.rows, first_bad_seq: None, problem: None }
     }
 }
 
@@ -314,11 +267,7 @@ mod tests {
             rows.push(row);
         }
         let last = rows.last().unwrap();
-        let head = Head {
-            seq: last.seq,
-            hash: last.hash.clone(),
-            mac: key.head_mac(last.seq, &last.hash),
-        };
+        let head = Head { seq: last.seq, hash: last.hash.clone(), mac: key.head_mac(last.seq, &last.hash) };
         (rows, head)
     }
 
@@ -334,17 +283,11 @@ mod tests {
     fn edits_deletions_and_truncation_are_found() {
         let (mut rows, head) = chain(5);
         rows[2].actor = "someone-else".into();
-        assert_eq!(
-            verify_rows(&key(), &rows, Some(&head)).first_bad_seq,
-            Some(3)
-        );
+        assert_eq!(verify_rows(&key(), &rows, Some(&head)).first_bad_seq, Some(3));
 
         let (mut rows, head) = chain(5);
         rows.remove(1);
-        assert_eq!(
-            verify_rows(&key(), &rows, Some(&head)).first_bad_seq,
-            Some(2)
-        );
+        assert_eq!(verify_rows(&key(), &rows, Some(&head)).first_bad_seq, Some(2));
 
         let (mut rows, head) = chain(5);
         rows.pop();
@@ -354,10 +297,7 @@ mod tests {
 
         let (rows, head) = chain(3);
         let other = AuditKey(SecretSlice::from(vec![1u8; 32]));
-        assert_eq!(
-            verify_rows(&other, &rows, Some(&head)).first_bad_seq,
-            Some(1)
-        );
+        assert_eq!(verify_rows(&other, &rows, Some(&head)).first_bad_seq, Some(1));
     }
 
     #[test]

@@ -95,16 +95,8 @@ impl Principal {
     /// Whether the caller holds one of `roles` on `unit` or on a unit above it.
     pub async fn may_act_on(&self, store: &Store, roles: &[Role], unit: i64) -> Result<bool> {
         for grant in &self.grants {
-            let holds = grant
-                .role
-                .parse()
-                .map(|r| roles.contains(&r))
-                .unwrap_or(false);
-            if holds
-                && store
-                    .jurisdiction_covers(grant.jurisdiction_id, unit)
-                    .await?
-            {
+            let holds = grant.role.parse().map(|r| roles.contains(&r)).unwrap_or(false);
+            if holds && store.jurisdiction_covers(grant.jurisdiction_id, unit).await? {
                 return Ok(true);
             }
         }
@@ -139,9 +131,7 @@ const LOCKED: &str = "this account is locked after repeated failed logins; try a
 /// A hash to verify against when the account does not exist, so that both cases cost the same.
 fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        account::hash_password("not a real password, only for timing").expect("hashing works")
-    })
+    HASH.get_or_init(|| account::hash_password("not a real password, only for timing").expect("hashing works"))
 }
 
 /// One login attempt, as the client made it.
@@ -172,12 +162,7 @@ pub async fn login(
     attempt: LoginAttempt<'_>,
     now: OffsetDateTime,
 ) -> Result<NewSession> {
-    let LoginAttempt {
-        username,
-        password,
-        kind,
-        source,
-    } = attempt;
+    let LoginAttempt { username, password, kind, source } = attempt;
     let Ok(username) = Username::parse(username) else {
         return Err(Error::LoginFailed(WRONG_CREDENTIALS));
     };
@@ -204,33 +189,20 @@ pub async fn login(
         let failed = user.failed_logins + 1;
         let locked_until = (failed >= policy.max_failed_logins).then(|| now + policy.lockout);
         users::record_login_failure(&mut tx, user.id, failed, locked_until, now).await?;
-        let action = if locked_until.is_some() {
-            "login.lockout"
-        } else {
-            "login.failure"
-        };
+        let action = if locked_until.is_some() { "login.lockout" } else { "login.failure" };
         let event = Event::new(actor, action, "user", user.id)
             .detail(serde_json::json!({ "failed_logins": failed }))
             .source(source);
         audit::append(&mut tx, key, event, now).await?;
         tx.commit().await?;
-        return Err(Error::LoginFailed(if locked_until.is_some() {
-            LOCKED
-        } else {
-            WRONG_CREDENTIALS
-        }));
+        return Err(Error::LoginFailed(if locked_until.is_some() { LOCKED } else { WRONG_CREDENTIALS }));
     }
     users::record_login_success(&mut tx, user.id, now).await?;
     let token = random_token();
     let csrf_token = (kind == SessionKind::Cookie).then(random_token);
     let token_hash = token_hash(&token);
     let csrf_hash = csrf_token.as_deref().map(self::token_hash);
-    let expires_at = now
-        + if kind == SessionKind::Cookie {
-            policy.session_ttl
-        } else {
-            policy.token_ttl
-        };
+    let expires_at = now + if kind == SessionKind::Cookie { policy.session_ttl } else { policy.token_ttl };
     let session = sessions::NewSession {
         token_hash: &token_hash,
         csrf_hash: csrf_hash.as_deref(),
@@ -256,20 +228,11 @@ pub async fn login(
         csrf_hash,
         grants,
     };
-    Ok(NewSession {
-        token,
-        csrf_token,
-        expires_at,
-        principal,
-    })
+    Ok(NewSession { token, csrf_token, expires_at, principal })
 }
 
 /// The caller a token belongs to, if the session is live.
-pub async fn authenticate(
-    store: &Store,
-    token: &str,
-    now: OffsetDateTime,
-) -> Result<Option<Principal>> {
+pub async fn authenticate(store: &Store, token: &str, now: OffsetDateTime) -> Result<Option<Principal>> {
     if token.is_empty() || token.len() > 128 {
         return Ok(None);
     }
@@ -283,24 +246,14 @@ pub async fn authenticate(
         display_name: s.display_name,
         kind: AccountKind::parse(&s.user_kind).unwrap_or(AccountKind::Person),
         session_id: s.session_id,
-        session_kind: if s.kind == "cookie" {
-            SessionKind::Cookie
-        } else {
-            SessionKind::Bearer
-        },
+        session_kind: if s.kind == "cookie" { SessionKind::Cookie } else { SessionKind::Bearer },
         csrf_hash: s.csrf_hash,
         grants,
     }))
 }
 
 /// Ends the caller's session.
-pub async fn logout(
-    store: &Store,
-    key: &AuditKey,
-    who: &Principal,
-    source: &str,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn logout(store: &Store, key: &AuditKey, who: &Principal, source: &str, now: OffsetDateTime) -> Result<()> {
     let mut tx = store.begin().await?;
     sessions::revoke(&mut tx, who.session_id, now).await?;
     let event = Event::new(who.actor(), "session.end", "session", who.session_id).source(source);

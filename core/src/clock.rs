@@ -28,19 +28,13 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: time::Duration) {
-        let mut t = self
-            .0
-            .lock()
-            .expect("clock lock is never held across a panic");
+        let mut t = self.0.lock().expect("clock lock is never held across a panic");
         *t += by;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
-        *self
-            .0
-            .lock()
-            .expect("clock lock is never held across a panic")
+        *self.0.lock().expect("clock lock is never held across a panic")
     }
 }

@@ -33,43 +33,13 @@ pub struct DemoAccount {
 /// Who the demo accounts are: username, name, role, jurisdiction code.
 const ACCOUNTS: [(&str, &str, Role, &str); 10] = [
     ("admin", "Quản trị hệ thống", Role::Admin, "79"),
-    (
-        "district.official",
-        "Cán bộ Quận 10",
-        Role::DistrictOfficial,
-        "771",
-    ),
-    (
-        "ward1.official",
-        "Cán bộ Phường 1",
-        Role::WardOfficial,
-        "27211",
-    ),
-    (
-        "registry.clerk",
-        "Công chức Hộ tịch",
-        Role::RegistryClerk,
-        "771",
-    ),
-    (
-        "ward1.handler",
-        "Xử lý phản ánh Phường 1",
-        Role::ComplaintHandler,
-        "27211",
-    ),
-    (
-        "operator",
-        "Trực trung tâm điều hành",
-        Role::Operator,
-        "771",
-    ),
+    ("district.official", "Cán bộ Quận 10", Role::DistrictOfficial, "771"),
+    ("ward1.official", "Cán bộ Phường 1", Role::WardOfficial, "27211"),
+    ("registry.clerk", "Công chức Hộ tịch", Role::RegistryClerk, "771"),
+    ("ward1.handler", "Xử lý phản ánh Phường 1", Role::ComplaintHandler, "27211"),
+    ("operator", "Trực trung tâm điều hành", Role::Operator, "771"),
     ("doctor", "Bác sĩ tuyến thành phố", Role::Doctor, "79"),
-    (
-        "ward1.clinic",
-        "Trạm Y tế Phường 1",
-        Role::ClinicStaff,
-        "27211",
-    ),
+    ("ward1.clinic", "Trạm Y tế Phường 1", Role::ClinicStaff, "27211"),
     ("cashier", "Thu ngân Quận 10", Role::Cashier, "771"),
     ("kiosk.ward1", "Kiosk Phường 1", Role::KioskDevice, "27211"),
 ];
@@ -99,12 +69,7 @@ fn read_accounts(path: &Path) -> Vec<DemoAccount> {
 }
 
 /// Loads the demo district and accounts if they are not there yet; returns the accounts.
-pub async fn load(
-    store: &Store,
-    key: &AuditKey,
-    data_dir: &Path,
-    now: OffsetDateTime,
-) -> Result<Vec<DemoAccount>> {
+pub async fn load(store: &Store, key: &AuditKey, data_dir: &Path, now: OffsetDateTime) -> Result<Vec<DemoAccount>> {
     jurisdiction::import(store, key, Actor::system(), "demo", DISTRICT_GEOJSON, now).await?;
     let path = data_dir.join(ACCOUNTS_FILE);
     let mut known = read_accounts(&path);
@@ -114,40 +79,23 @@ pub async fn load(
             continue;
         }
         let password = new_password();
-        let kind = if role == Role::KioskDevice {
-            AccountKind::Device
-        } else {
-            AccountKind::Person
-        };
+        let kind = if role == Role::KioskDevice { AccountKind::Device } else { AccountKind::Person };
         let new = NewUser {
             username: username.into(),
             display_name: name.into(),
             kind,
             password: password.clone(),
-            grants: vec![Grant {
-                role,
-                jurisdiction: unit.into(),
-            }],
+            grants: vec![Grant { role, jurisdiction: unit.into() }],
         };
         account::create(store, key, Actor::system(), "demo", &new, now).await?;
         known.retain(|a| a.username != username);
-        created.push(DemoAccount {
-            username: username.into(),
-            role,
-            jurisdiction: unit.into(),
-            password,
-        });
+        created.push(DemoAccount { username: username.into(), role, jurisdiction: unit.into(), password });
     }
     if !created.is_empty() {
         known.extend(created);
-        let mut text = String::from(
-            "# Demo accounts: username, role, jurisdiction, password. Demo use only.\n",
-        );
+        let mut text = String::from("# Demo accounts: username, role, jurisdiction, password. Demo use only.\n");
         for a in &known {
-            text.push_str(&format!(
-                "{}\t{}\t{}\t{}\n",
-                a.username, a.role, a.jurisdiction, a.password
-            ));
+            text.push_str(&format!("{}\t{}\t{}\t{}\n", a.username, a.role, a.jurisdiction, a.password));
         }
         write_private(&path, &text).map_err(crate::Error::Internal)?;
     }

@@ -14,10 +14,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The input is not acceptable; `field` names the part at fault.
     #[error("{detail}")]
-    Invalid {
-        field: Option<&'static str>,
-        detail: String,
-    },
+    Invalid { field: Option<&'static str>, detail: String },
     #[error("authentication required")]
     Unauthenticated,
     #[error("{0}")]
@@ -40,10 +37,7 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(field: &'static str, detail: impl Into<String>) -> Self {
-        Error::Invalid {
-            field: Some(field),
-            detail: detail.into(),
-        }
+        Error::Invalid { field: Some(field), detail: detail.into() }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -63,20 +57,14 @@ impl Error {
     pub fn problem(&self) -> Problem {
         let status = self.status();
         let (slug, detail, field) = match self {
-            Error::Invalid { field, detail } => (
-                "invalid-input",
-                Some(detail.clone()),
-                field.map(str::to_string),
-            ),
+            Error::Invalid { field, detail } => ("invalid-input", Some(detail.clone()), field.map(str::to_string)),
             Error::Unauthenticated => ("unauthenticated", Some(self.to_string()), None),
             Error::LoginFailed(_) => ("login-failed", Some(self.to_string()), None),
             Error::Forbidden(_) => ("forbidden", Some(self.to_string()), None),
             Error::NotFound(_) => ("not-found", Some(self.to_string()), None),
             Error::Conflict(_) => ("conflict", Some(self.to_string()), None),
             Error::TooLarge => ("too-large", Some(self.to_string()), None),
-            Error::UnsupportedMediaType(_) => {
-                ("unsupported-media-type", Some(self.to_string()), None)
-            }
+            Error::UnsupportedMediaType(_) => ("unsupported-media-type", Some(self.to_string()), None),
             Error::Database(_) | Error::Internal(_) => ("internal", None, None),
         };
         Problem {
@@ -92,9 +80,7 @@ impl Error {
 /// Turns a unique-constraint violation into a conflict with the given message.
 pub fn conflict_on_unique(err: sqlx::Error, message: &str) -> Error {
     match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Error::Conflict(message.to_string())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message.to_string()),
         _ => Error::Database(err),
     }
 }
@@ -107,15 +93,9 @@ impl IntoResponse for Error {
             tracing::error!(error = ?self, "request failed");
         }
         let mut response = (status, Json(self.problem())).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if matches!(self, Error::Unauthenticated) {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"q10\""),
-            );
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"q10\""));
         }
         response
     }

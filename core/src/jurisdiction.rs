@@ -27,45 +27,25 @@ struct Unit {
     valid_to: Option<Date>,
 }
 
-fn text(
-    props: &Map<String, Value>,
-    key: &'static str,
-    at: usize,
-    required: bool,
-) -> Result<Option<String>> {
+fn text(props: &Map<String, Value>, key: &'static str, at: usize, required: bool) -> Result<Option<String>> {
     match props.get(key) {
         None | Some(Value::Null) if !required => Ok(None),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 4096 => {
-            Ok(Some(s.trim().to_string()))
-        }
-        _ => Err(Error::invalid(
-            key,
-            format!("feature {at}: '{key}' must be a non-empty string"),
-        )),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 4096 => Ok(Some(s.trim().to_string())),
+        _ => Err(Error::invalid(key, format!("feature {at}: '{key}' must be a non-empty string"))),
     }
 }
 
-fn date(
-    props: &Map<String, Value>,
-    key: &'static str,
-    at: usize,
-    required: bool,
-) -> Result<Option<Date>> {
+fn date(props: &Map<String, Value>, key: &'static str, at: usize, required: bool) -> Result<Option<Date>> {
     let Some(s) = text(props, key, at, required)? else {
         return Ok(None);
     };
-    Date::parse(&s, &Iso8601::DEFAULT).map(Some).map_err(|_| {
-        Error::invalid(
-            key,
-            format!("feature {at}: '{key}' must be a date like 2025-07-01"),
-        )
-    })
+    Date::parse(&s, &Iso8601::DEFAULT)
+        .map(Some)
+        .map_err(|_| Error::invalid(key, format!("feature {at}: '{key}' must be a date like 2025-07-01")))
 }
 
 fn parse_units(geojson: &str) -> Result<Vec<Unit>> {
-    let parsed: GeoJson = geojson
-        .parse()
-        .map_err(|e| Error::invalid("file", format!("not GeoJSON: {e}")))?;
+    let parsed: GeoJson = geojson.parse().map_err(|e| Error::invalid("file", format!("not GeoJSON: {e}")))?;
     let collection = FeatureCollection::try_from(parsed)
         .map_err(|_| Error::invalid("file", "expected a GeoJSON FeatureCollection"))?;
     let mut units = Vec::with_capacity(collection.features.len());
@@ -74,10 +54,7 @@ fn parse_units(geojson: &str) -> Result<Vec<Unit>> {
         let props = feature.properties.unwrap_or_default();
         let boundary = match feature.geometry {
             None => None,
-            Some(Geometry {
-                value: GeoValue::Polygon { .. } | GeoValue::MultiPolygon { .. },
-                ..
-            }) => Some(
+            Some(Geometry { value: GeoValue::Polygon { .. } | GeoValue::MultiPolygon { .. }, .. }) => Some(
                 serde_json::to_string(feature.geometry.as_ref().expect("matched Some above"))
                     .expect("geometry serialises"),
             ),
@@ -100,10 +77,7 @@ fn parse_units(geojson: &str) -> Result<Vec<Unit>> {
             valid_to: date(&props, "valid_to", at, false)?,
         };
         if unit.valid_to.is_some_and(|to| to <= unit.valid_from) {
-            return Err(Error::invalid(
-                "valid_to",
-                format!("feature {at}: valid_to must come after valid_from"),
-            ));
+            return Err(Error::invalid("valid_to", format!("feature {at}: valid_to must come after valid_from")));
         }
         units.push(unit);
     }
@@ -123,11 +97,7 @@ pub async fn import(
     now: OffsetDateTime,
 ) -> Result<ImportReport> {
     let mut pending = parse_units(geojson)?;
-    let mut report = ImportReport {
-        inserted: 0,
-        updated: 0,
-        unchanged: 0,
-    };
+    let mut report = ImportReport { inserted: 0, updated: 0, unchanged: 0 };
     let mut tx = store.begin().await?;
     // Parents first: take every unit whose parent is known, until none are left.
     while !pending.is_empty() {
@@ -168,16 +138,11 @@ pub async fn import(
             }
         }
         if later.len() == before {
-            let missing: Vec<_> = later
-                .iter()
-                .map(|u| format!("{} (parent {})", u.code, u.parent.as_deref().unwrap_or("")))
-                .collect();
+            let missing: Vec<_> =
+                later.iter().map(|u| format!("{} (parent {})", u.code, u.parent.as_deref().unwrap_or(""))).collect();
             return Err(Error::invalid(
                 "parent",
-                format!(
-                    "no parent valid on the unit's first day for: {}",
-                    missing.join(", ")
-                ),
+                format!("no parent valid on the unit's first day for: {}", missing.join(", ")),
             ));
         }
         pending = later;
@@ -218,11 +183,8 @@ pub fn to_geojson(rows: &[JurisdictionRow]) -> Value {
     let features: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let geometry: Value = r
-                .boundary
-                .as_deref()
-                .and_then(|b| serde_json::from_str(b).ok())
-                .unwrap_or(Value::Null);
+            let geometry: Value =
+                r.boundary.as_deref().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
             serde_json::json!({
                 "type": "Feature",
                 "id": r.code,
@@ -245,34 +207,16 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_with_the_feature_at_fault() {
-        assert!(matches!(
-            parse_units("{"),
-            Err(Error::Invalid {
-                field: Some("file"),
-                ..
-            })
-        ));
+        assert!(matches!(parse_units("{"), Err(Error::Invalid { field: Some("file"), .. })));
         let point = r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},
             "properties":{"code":"1","kind":"ward","name_vi":"a","name_en":"a","valid_from":"2020-01-01"}}]}"#;
-        assert!(matches!(
-            parse_units(point),
-            Err(Error::Invalid {
-                field: Some("geometry"),
-                ..
-            })
-        ));
+        assert!(matches!(parse_units(point), Err(Error::Invalid { field: Some("geometry"), .. })));
         let no_name = r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,
             "properties":{"code":"1","kind":"ward","name_en":"a","valid_from":"2020-01-01"}}]}"#;
         let err = parse_units(no_name).unwrap_err();
         assert!(err.to_string().contains("feature 1"), "{err}");
         let backwards = r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,
             "properties":{"code":"1","kind":"ward","name_vi":"a","name_en":"a","valid_from":"2020-01-01","valid_to":"2019-01-01"}}]}"#;
-        assert!(matches!(
-            parse_units(backwards),
-            Err(Error::Invalid {
-                field: Some("valid_to"),
-                ..
-            })
-        ));
+        assert!(matches!(parse_units(backwards), Err(Error::Invalid { field: Some("valid_to"), .. })));
     }
 }

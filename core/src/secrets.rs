@@ -54,14 +54,9 @@ impl Secrets {
 fn key_file(path: &PathBuf) -> anyhow::Result<SecretSlice<u8>> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let bytes = STANDARD
-                .decode(text.trim())
-                .map_err(|_| anyhow::anyhow!("{} is not base64", path.display()))?;
-            anyhow::ensure!(
-                bytes.len() >= 32,
-                "{} holds fewer than 32 bytes",
-                path.display()
-            );
+            let bytes =
+                STANDARD.decode(text.trim()).map_err(|_| anyhow::anyhow!("{} is not base64", path.display()))?;
+            anyhow::ensure!(bytes.len() >= 32, "{} holds fewer than 32 bytes", path.display());
             Ok(SecretSlice::from(bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -93,22 +88,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = Secrets::load_or_generate(dir.path()).unwrap();
         let b = Secrets::load_or_generate(dir.path()).unwrap();
-        assert_eq!(
-            a.token_signing.expose_secret(),
-            b.token_signing.expose_secret()
-        );
-        assert_ne!(
-            a.token_signing.expose_secret(),
-            a.data_encryption.expose_secret()
-        );
+        assert_eq!(a.token_signing.expose_secret(), b.token_signing.expose_secret());
+        assert_ne!(a.token_signing.expose_secret(), a.data_encryption.expose_secret());
         assert_eq!(format!("{a:?}"), "Secrets([redacted])");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(TOKEN_SIGNING_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join(TOKEN_SIGNING_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -25,46 +25,15 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let base = args.core.trim_end_matches('/');
     let http = reqwest::Client::new();
-    let ready: Readiness = http
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .context("the core does not answer")?
-        .json()
-        .await?;
+    let ready: Readiness =
+        http.get(format!("{base}/readyz")).send().await.context("the core does not answer")?.json().await?;
     anyhow::ensure!(ready.ready, "the core is not ready: {:?}", ready.checks);
-    let login = LoginRequest {
-        username: args.username,
-        password: args.password,
-    };
-    let res = http
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&login)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        res.status().is_success(),
-        "login refused: {}",
-        res.text().await.unwrap_or_default()
-    );
+    let login = LoginRequest { username: args.username, password: args.password };
+    let res = http.post(format!("{base}/api/v1/auth/token")).json(&login).send().await?;
+    anyhow::ensure!(res.status().is_success(), "login refused: {}", res.text().await.unwrap_or_default());
     let token: TokenResponse = res.json().await?;
-    let me: Me = http
-        .get(format!("{base}/api/v1/me"))
-        .bearer_auth(&token.access_token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let grants: Vec<String> = me
-        .grants
-        .iter()
-        .map(|g| format!("{}@{}", g.role, g.jurisdiction))
-        .collect();
-    println!(
-        "checked in as {} ({}), token valid until {}",
-        me.username,
-        grants.join(", "),
-        token.expires_at
-    );
+    let me: Me = http.get(format!("{base}/api/v1/me")).bearer_auth(&token.access_token).send().await?.json().await?;
+    let grants: Vec<String> = me.grants.iter().map(|g| format!("{}@{}", g.role, g.jurisdiction)).collect();
+    println!("checked in as {} ({}), token valid until {}", me.username, grants.join(", "), token.expires_at);
     Ok(())
 }

@@ -17,15 +17,8 @@ mod tests {
 
     #[test]
     fn both_back_ends_have_the_same_history() {
-        let names = |m: &Migrator| {
-            m.iter()
-                .map(|m| (m.version, m.description.to_string()))
-                .collect::<Vec<_>>()
-        };
-        assert!(
-            SQLITE.iter().next().is_some(),
-            "no SQLite migrations embedded"
-        );
+        let names = |m: &Migrator| m.iter().map(|m| (m.version, m.description.to_string())).collect::<Vec<_>>();
+        assert!(SQLITE.iter().next().is_some(), "no SQLite migrations embedded");
         assert_eq!(names(&SQLITE), names(&POSTGRES));
     }
 }

@@ -18,10 +18,7 @@ pub struct SfuConfig {
 
 impl Default for SfuConfig {
     fn default() -> Self {
-        SfuConfig {
-            udp: SocketAddr::from(([127, 0, 0, 1], 3478)),
-            public_ip: None,
-        }
+        SfuConfig { udp: SocketAddr::from(([127, 0, 0, 1], 3478)), public_ip: None }
     }
 }
 
@@ -30,9 +27,7 @@ impl Default for SfuConfig {
 pub enum ConfigError {
     #[error("sfu.public_ip must be a unicast address a peer can reach, not {0}")]
     BadPublicIp(IpAddr),
-    #[error(
-        "sfu.udp binds to all interfaces ({0}); set sfu.public_ip to the address peers should use"
-    )]
+    #[error("sfu.udp binds to all interfaces ({0}); set sfu.public_ip to the address peers should use")]
     NeedsPublicIp(SocketAddr),
 }
 

@@ -54,14 +54,10 @@ fn check_label(what: &str, value: &str, max: usize) -> Result<(), JoinTokenError
         return Err(JoinTokenError::Invalid(format!("{what} must not be empty")));
     }
     if value.chars().count() > max {
-        return Err(JoinTokenError::Invalid(format!(
-            "{what} is longer than {max} characters"
-        )));
+        return Err(JoinTokenError::Invalid(format!("{what} is longer than {max} characters")));
     }
     if value.chars().any(char::is_control) {
-        return Err(JoinTokenError::Invalid(format!(
-            "{what} contains control characters"
-        )));
+        return Err(JoinTokenError::Invalid(format!("{what} contains control characters")));
     }
     Ok(())
 }
@@ -69,10 +65,7 @@ fn check_label(what: &str, value: &str, max: usize) -> Result<(), JoinTokenError
 impl JoinTokens {
     /// `key` must be at least 32 bytes of secret randomness.
     pub fn new(key: SecretSlice<u8>) -> Self {
-        assert!(
-            key.expose_secret().len() >= 32,
-            "join token key shorter than 32 bytes"
-        );
+        assert!(key.expose_secret().len() >= 32, "join token key shorter than 32 bytes");
         JoinTokens { key }
     }
 
@@ -82,9 +75,7 @@ impl JoinTokens {
         check_label("identity", &req.identity, 128)?;
         check_label("name", &req.name, 128)?;
         if req.ttl <= Duration::ZERO || req.ttl > MAX_TTL {
-            return Err(JoinTokenError::Invalid(
-                "ttl must be between 1 second and 7 days".into(),
-            ));
+            return Err(JoinTokenError::Invalid("ttl must be between 1 second and 7 days".into()));
         }
         let iat = now.unix_timestamp();
         let claims = JoinClaims {
@@ -107,12 +98,7 @@ impl JoinTokens {
     }
 
     /// Checks a token's signature and times at `now`, and that it admits to `room`.
-    pub fn verify(
-        &self,
-        token: &str,
-        room: &str,
-        now: OffsetDateTime,
-    ) -> Result<JoinClaims, JoinTokenError> {
+    pub fn verify(&self, token: &str, room: &str, now: OffsetDateTime) -> Result<JoinClaims, JoinTokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
         // Times are checked below against the caller's clock, so tests can move time.
         validation.validate_exp = false;
@@ -120,15 +106,12 @@ impl JoinTokens {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
-        let data = jsonwebtoken::decode::<JoinClaims>(
-            token,
-            &DecodingKey::from_secret(self.key.expose_secret()),
-            &validation,
-        )
-        .map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature => JoinTokenError::BadSignature,
-            _ => JoinTokenError::Malformed,
-        })?;
+        let data =
+            jsonwebtoken::decode::<JoinClaims>(token, &DecodingKey::from_secret(self.key.expose_secret()), &validation)
+                .map_err(|e| match e.kind() {
+                    ErrorKind::InvalidSignature => JoinTokenError::BadSignature,
+                    _ => JoinTokenError::Malformed,
+                })?;
         let claims = data.claims;
         let t = now.unix_timestamp();
         if t >= claims.exp {
@@ -167,42 +150,22 @@ mod tests {
         let t = tokens(7);
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let jwt = t.mint(&request(), now).unwrap();
-        let claims = t
-            .verify(&jwt, "ward-meeting", now + Duration::minutes(59))
-            .unwrap();
+        let claims = t.verify(&jwt, "ward-meeting", now + Duration::minutes(59)).unwrap();
         assert_eq!(claims.sub, "ward-7-chair");
         assert_eq!(claims.name, "Phường 7");
         assert_eq!(claims.role, ParticipantRole::Speaker);
-        assert_eq!(
-            t.verify(&jwt, "ward-meeting", now + Duration::hours(1)),
-            Err(JoinTokenError::Expired)
-        );
-        assert_eq!(
-            t.verify(&jwt, "ward-meeting", now - Duration::seconds(5)),
-            Err(JoinTokenError::NotYetValid)
-        );
-        assert_eq!(
-            t.verify(&jwt, "other-room", now),
-            Err(JoinTokenError::WrongRoom)
-        );
+        assert_eq!(t.verify(&jwt, "ward-meeting", now + Duration::hours(1)), Err(JoinTokenError::Expired));
+        assert_eq!(t.verify(&jwt, "ward-meeting", now - Duration::seconds(5)), Err(JoinTokenError::NotYetValid));
+        assert_eq!(t.verify(&jwt, "other-room", now), Err(JoinTokenError::WrongRoom));
     }
 
     #[test]
     fn tokens_signed_with_another_key_or_mangled_are_refused() {
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let jwt = tokens(1).mint(&request(), now).unwrap();
-        assert_eq!(
-            tokens(2).verify(&jwt, "ward-meeting", now),
-            Err(JoinTokenError::BadSignature)
-        );
-        assert_eq!(
-            tokens(1).verify("not.a.jwt", "ward-meeting", now),
-            Err(JoinTokenError::Malformed)
-        );
-        assert_eq!(
-            tokens(1).verify("", "ward-meeting", now),
-            Err(JoinTokenError::Malformed)
-        );
+        assert_eq!(tokens(2).verify(&jwt, "ward-meeting", now), Err(JoinTokenError::BadSignature));
+        assert_eq!(tokens(1).verify("not.a.jwt", "ward-meeting", now), Err(JoinTokenError::Malformed));
+        assert_eq!(tokens(1).verify("", "ward-meeting", now), Err(JoinTokenError::Malformed));
     }
 
     #[test]

@@ -38,12 +38,7 @@ impl TestDb {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("a temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("q10.db").display());
-                Some(TestDb {
-                    url,
-                    engine,
-                    _dir: Some(dir),
-                    pg: None,
-                })
+                Some(TestDb { url, engine, _dir: Some(dir), pg: None })
             }
             Engine::Postgres => {
                 let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
@@ -51,40 +46,25 @@ impl TestDb {
                         std::env::var_os("CI").is_none(),
                         "TEST_DATABASE_URL must name a PostgreSQL server in CI (tests/run sets it)"
                     );
-                    eprintln!(
-                        "note: TEST_DATABASE_URL is not set; skipping the PostgreSQL half of this test"
-                    );
+                    eprintln!("note: TEST_DATABASE_URL is not set; skipping the PostgreSQL half of this test");
                     return None;
                 };
-                let name = format!(
-                    "q10_test_{}_{:08x}",
-                    std::process::id(),
-                    rand::rng().next_u32()
-                );
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .expect("TEST_DATABASE_URL answers");
+                let name = format!("q10_test_{}_{:08x}", std::process::id(), rand::rng().next_u32());
+                let mut conn = sqlx::PgConnection::connect(&admin).await.expect("TEST_DATABASE_URL answers");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut conn)
                     .await
                     .expect("CREATE DATABASE");
                 conn.close().await.ok();
                 let url = with_database(&admin, &name);
-                Some(TestDb {
-                    url,
-                    engine,
-                    _dir: None,
-                    pg: Some((admin, name)),
-                })
+                Some(TestDb { url, engine, _dir: None, pg: Some((admin, name)) })
             }
         }
     }
 
     /// Opens the store and applies the migrations.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url)
-            .await
-            .expect("the test database opens");
+        let store = Store::connect(&self.url).await.expect("the test database opens");
         store.migrate().await.expect("migrations apply");
         store
     }
@@ -114,16 +94,11 @@ impl Drop for TestDb {
         };
         // Drop runs outside any runtime we may block on: use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
                     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut conn)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
                 }
             })
         })
@@ -138,11 +113,7 @@ pub fn test_secrets() -> Secrets {
         rand::rng().fill_bytes(&mut b);
         SecretSlice::from(b)
     };
-    Secrets {
-        token_signing: key(0),
-        data_encryption: key(1),
-        audit: q10_core::audit::AuditKey(key(2)),
-    }
+    Secrets { token_signing: key(0), data_encryption: key(1), audit: q10_core::audit::AuditKey(key(2)) }
 }
 
 /// A core served on 127.0.0.1 with a port of its own.
@@ -176,23 +147,14 @@ impl Server {
             body_limit: 64 * 1024,
         };
         let app = q10_core::http::app(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("bound address");
         let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("the test server runs");
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .expect("the test server runs");
         });
-        Server {
-            base: format!("http://{addr}"),
-            state,
-            task,
-        }
+        Server { base: format!("http://{addr}"), state, task }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -48,8 +48,12 @@ struct Demo {
     http: reqwest::Client,
 }
 
-async fn demo_on(db: &TestDb) -> Demo {
-    demo_with(db.store().await, None).await
+/// A fresh database of `engine` with the demo loaded and served; `None` where the engine is not
+/// available (PostgreSQL outside CI).
+async fn demo_for(engine: Engine) -> Option<(TestDb, Demo)> {
+    let db = TestDb::new(engine).await?;
+    let demo = demo_with(db.store().await, None).await;
+    Some((db, demo))
 }
 
 async fn demo_with(store: Store, clock: Option<Arc<ManualClock>>) -> Demo {
@@ -59,23 +63,11 @@ async fn demo_with(store: Store, clock: Option<Arc<ManualClock>>) -> Demo {
     };
     let dir = tempfile::tempdir().unwrap();
     let now = server.state.now();
-    let accounts = q10_core::demo::load(
-        &server.state.store,
-        &server.state.secrets.audit,
-        dir.path(),
-        now,
-    )
-    .await
-    .expect("demo data loads");
-    let passwords = accounts
-        .into_iter()
-        .map(|a| (a.role, (a.username, a.password)))
-        .collect();
-    Demo {
-        server,
-        passwords,
-        http: reqwest::Client::new(),
-    }
+    let accounts = q10_core::demo::load(&server.state.store, &server.state.secrets.audit, dir.path(), now)
+        .await
+        .expect("demo data loads");
+    let passwords = accounts.into_iter().map(|a| (a.role, (a.username, a.password))).collect();
+    Demo { server, passwords, http: reqwest::Client::new() }
 }
 
 impl Demo {
@@ -103,10 +95,7 @@ impl Demo {
 
 async fn problem(res: reqwest::Response) -> (StatusCode, Problem) {
     let status = res.status();
-    let ct = res.headers()[reqwest::header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let ct = res.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
     assert_eq!(ct, "application/problem+json", "errors are problem+json");
     let p: Problem = res.json().await.unwrap();
     assert_eq!(p.status, status.as_u16());
@@ -147,14 +136,8 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::GET, "/api/v1/jurisdictions"), None),
         ((Method::GET, "/api/v1/jurisdictions/boundaries"), None),
         ((Method::GET, "/api/v1/jurisdictions/{code}"), None),
-        (
-            (Method::POST, "/api/v1/jurisdictions/import"),
-            Some(&[Admin]),
-        ),
-        (
-            (Method::GET, "/api/v1/jurisdictions/{code}/staff"),
-            Some(&[Admin, DistrictOfficial, WardOfficial]),
-        ),
+        ((Method::POST, "/api/v1/jurisdictions/import"), Some(&[Admin])),
+        ((Method::GET, "/api/v1/jurisdictions/{code}/staff"), Some(&[Admin, DistrictOfficial, WardOfficial])),
         ((Method::GET, "/api/v1/users"), Some(&[Admin])),
         ((Method::POST, "/api/v1/users"), Some(&[Admin])),
         ((Method::POST, "/api/v1/users/{id}/disable"), Some(&[Admin])),
@@ -164,38 +147,21 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
 }
 
 async fn every_role_against_every_endpoint(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else {
+    let Some((_db, demo)) = demo_for(engine).await else {
         return;
     };
-    let demo = demo_on(&db).await;
     let expected = expected_access();
 
     // The table covers exactly the served endpoints, and the OpenAPI document describes them all.
-    let served: BTreeSet<(Method, &str)> = q10_core::http::endpoints()
-        .iter()
-        .map(|e| (e.method.clone(), e.path))
-        .collect();
+    let served: BTreeSet<(Method, &str)> =
+        q10_core::http::endpoints().iter().map(|e| (e.method.clone(), e.path)).collect();
     let listed: BTreeSet<(Method, &str)> = expected.keys().cloned().collect();
-    assert_eq!(
-        served, listed,
-        "every endpoint needs a row in expected_access()"
-    );
-    let doc: Value = demo
-        .http
-        .get(demo.server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(served, listed, "every endpoint needs a row in expected_access()");
+    let doc: Value = demo.http.get(demo.server.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     for (method, path) in &served {
         let op = &doc["paths"][*path][method.as_str().to_lowercase()];
         assert!(op.is_object(), "{method} {path} is in /openapi.json");
-        assert!(
-            op["x-q10-access"].is_object(),
-            "{method} {path} documents who may call it"
-        );
+        assert!(op["x-q10-access"].is_object(), "{method} {path} documents who may call it");
     }
 
     let mut callers: Vec<(Option<Role>, Option<String>)> = vec![(None, None)];
@@ -210,9 +176,7 @@ async fn every_role_against_every_endpoint(engine: Engine) {
                 (true, Some(r)) => Some(demo.token(*r).await),
                 _ => token.clone(),
             };
-            let mut req = demo
-                .http
-                .request(method.clone(), demo.server.url(&concrete));
+            let mut req = demo.http.request(method.clone(), demo.server.url(&concrete));
             if let Some(t) = &token {
                 req = req.bearer_auth(t);
             }
@@ -232,11 +196,7 @@ async fn every_role_against_every_endpoint(engine: Engine) {
                     "{who} may call {method} {path} but got {status}"
                 );
             } else {
-                let want = if role.is_none() {
-                    StatusCode::UNAUTHORIZED
-                } else {
-                    StatusCode::FORBIDDEN
-                };
+                let want = if role.is_none() { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
                 assert_eq!(status, want, "{who} must not call {method} {path}");
             }
         }
@@ -244,14 +204,10 @@ async fn every_role_against_every_endpoint(engine: Engine) {
 }
 
 async fn cookie_sessions_need_the_csrf_token_and_end_at_logout(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else {
+    let Some((_db, demo)) = demo_for(engine).await else {
         return;
     };
-    let demo = demo_on(&db).await;
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let (user, password) = &demo.passwords[&Role::Operator];
     let res = http
         .post(demo.server.url("/api/v1/auth/login"))
@@ -260,38 +216,19 @@ async fn cookie_sessions_need_the_csrf_token_and_end_at_logout(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
+    let cookie = res.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     let login: LoginResponse = res.json().await.unwrap();
     assert_eq!(login.user.username, "operator");
 
-    let me = http
-        .get(demo.server.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap();
+    let me = http.get(demo.server.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
 
-    let no_csrf = http
-        .post(demo.server.url("/api/v1/auth/logout"))
-        .send()
-        .await
-        .unwrap();
+    let no_csrf = http.post(demo.server.url("/api/v1/auth/logout")).send().await.unwrap();
     let (status, p) = problem(no_csrf).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(p.detail.unwrap().contains("CSRF"));
-    let wrong = http
-        .post(demo.server.url("/api/v1/auth/logout"))
-        .header("x-csrf-token", "nope")
-        .send()
-        .await
-        .unwrap();
+    let wrong = http.post(demo.server.url("/api/v1/auth/logout")).header("x-csrf-token", "nope").send().await.unwrap();
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
 
     let out = http
@@ -301,11 +238,7 @@ async fn cookie_sessions_need_the_csrf_token_and_end_at_logout(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let after = http
-        .get(demo.server.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap();
+    let after = http.get(demo.server.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -317,10 +250,7 @@ async fn repeated_failed_logins_lock_the_account_for_a_while(engine: Engine) {
     let demo = demo_with(db.store().await, Some(clock.clone())).await;
     let (user, password) = demo.passwords[&Role::Cashier].clone();
     let attempt = |pw: &str| {
-        demo.http
-            .post(demo.server.url("/api/v1/auth/token"))
-            .json(&json!({ "username": user, "password": pw }))
-            .send()
+        demo.http.post(demo.server.url("/api/v1/auth/token")).json(&json!({ "username": user, "password": pw })).send()
     };
     for i in 1..=5 {
         let (status, p) = problem(attempt("wrong password!!").await.unwrap()).await;
@@ -348,121 +278,56 @@ async fn repeated_failed_logins_lock_the_account_for_a_while(engine: Engine) {
 }
 
 async fn officials_see_staff_only_within_their_jurisdiction(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else {
+    let Some((_db, demo)) = demo_for(engine).await else {
         return;
     };
-    let demo = demo_on(&db).await;
     let ward = demo.token(Role::WardOfficial).await;
     let district = demo.token(Role::DistrictOfficial).await;
-    let own = demo
-        .get("/api/v1/jurisdictions/27211/staff", &ward)
-        .send()
-        .await
-        .unwrap();
+    let own = demo.get("/api/v1/jurisdictions/27211/staff", &ward).send().await.unwrap();
     assert_eq!(own.status(), StatusCode::OK);
     let staff: Vec<Value> = own.json().await.unwrap();
-    let names: BTreeSet<&str> = staff
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
-    assert!(
-        names.contains("ward1.official") && names.contains("kiosk.ward1"),
-        "{names:?}"
-    );
-    let other = demo
-        .get("/api/v1/jurisdictions/27190/staff", &ward)
-        .send()
-        .await
-        .unwrap();
+    let names: BTreeSet<&str> = staff.iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert!(names.contains("ward1.official") && names.contains("kiosk.ward1"), "{names:?}");
+    let other = demo.get("/api/v1/jurisdictions/27190/staff", &ward).send().await.unwrap();
     assert_eq!(other.status(), StatusCode::FORBIDDEN);
     for code in ["27211", "27190", "771"] {
-        let res = demo
-            .get(&format!("/api/v1/jurisdictions/{code}/staff"), &district)
-            .send()
-            .await
-            .unwrap();
+        let res = demo.get(&format!("/api/v1/jurisdictions/{code}/staff"), &district).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "district official on {code}");
     }
-    let city = demo
-        .get("/api/v1/jurisdictions/79/staff", &district)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        city.status(),
-        StatusCode::FORBIDDEN,
-        "the city is above the district"
-    );
-    let missing = demo
-        .get("/api/v1/jurisdictions/00000/staff", &district)
-        .send()
-        .await
-        .unwrap();
+    let city = demo.get("/api/v1/jurisdictions/79/staff", &district).send().await.unwrap();
+    assert_eq!(city.status(), StatusCode::FORBIDDEN, "the city is above the district");
+    let missing = demo.get("/api/v1/jurisdictions/00000/staff", &district).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
 async fn audit_chain_holds_and_catches_a_row_edited_by_hand(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else {
+    let Some((db, demo)) = demo_for(engine).await else {
         return;
     };
-    let demo = demo_on(&db).await;
     let admin = demo.token(Role::Admin).await;
     let new = json!({
         "username": "ward2.official", "display_name": "Cán bộ Phường 2", "kind": "person",
         "password": "a long enough password", "grants": [{ "role": "ward_official", "jurisdiction": "27217" }],
     });
-    assert_eq!(
-        demo.post("/api/v1/users", &admin)
-            .json(&new)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::CREATED
-    );
+    assert_eq!(demo.post("/api/v1/users", &admin).json(&new).send().await.unwrap().status(), StatusCode::CREATED);
     let users = demo.get("/api/v1/users", &admin).send().await.unwrap();
     assert_eq!(users.status(), StatusCode::OK);
 
-    let log: Vec<Value> = demo
-        .get("/api/v1/audit?limit=500", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Vec<Value> = demo.get("/api/v1/audit?limit=500", &admin).send().await.unwrap().json().await.unwrap();
     let actions: BTreeSet<&str> = log.iter().map(|r| r["action"].as_str().unwrap()).collect();
-    for a in [
-        "jurisdictions.import",
-        "user.create",
-        "session.create",
-        "personal_data.read",
-    ] {
+    for a in ["jurisdictions.import", "user.create", "session.create", "personal_data.read"] {
         assert!(actions.contains(a), "audit has {a}: {actions:?}");
     }
-    let created = log
-        .iter()
-        .find(|r| r["action"] == "user.create" && r["detail"]["username"] == "ward2.official")
-        .unwrap();
+    let created =
+        log.iter().find(|r| r["action"] == "user.create" && r["detail"]["username"] == "ward2.official").unwrap();
     assert_eq!(created["actor"], "admin");
     assert_ne!(created["source"], "");
     // No passwords in the log.
-    assert!(
-        !serde_json::to_string(&log)
-            .unwrap()
-            .contains("a long enough password")
-    );
+    assert!(!serde_json::to_string(&log).unwrap().contains("a long enough password"));
 
     let verify = |demo: &Demo, admin: &str| {
         let req = demo.get("/api/v1/audit/verify", admin);
-        async move {
-            req.send()
-                .await
-                .unwrap()
-                .json::<AuditVerification>()
-                .await
-                .unwrap()
-        }
+        async move { req.send().await.unwrap().json::<AuditVerification>().await.unwrap() }
     };
     let v = verify(&demo, &admin).await;
     assert!(v.ok, "{v:?}");
@@ -471,27 +336,14 @@ async fn audit_chain_holds_and_catches_a_row_edited_by_hand(engine: Engine) {
     // The database refuses edits; someone with the database's own powers can still force one…
     let store = &demo.server.state.store;
     let raw = Raw::open(&db).await;
-    assert!(
-        raw.exec("UPDATE audit_log SET actor = 'intruder' WHERE seq = 3")
-            .await
-            .is_err(),
-        "append-only"
-    );
+    assert!(raw.exec("UPDATE audit_log SET actor = 'intruder' WHERE seq = 3").await.is_err(), "append-only");
     raw.drop_guards().await;
-    raw.exec("UPDATE audit_log SET actor = 'intruder' WHERE seq = 3")
-        .await
-        .unwrap();
+    raw.exec("UPDATE audit_log SET actor = 'intruder' WHERE seq = 3").await.unwrap();
     // …and the chain shows it.
     let v = verify(&demo, &admin).await;
     assert!(!v.ok);
     assert_eq!(v.first_bad_seq, Some(3));
-    assert_eq!(
-        q10_core::audit::verify(store, &demo.server.state.secrets.audit)
-            .await
-            .unwrap()
-            .first_bad_seq,
-        Some(3)
-    );
+    assert_eq!(q10_core::audit::verify(store, &demo.server.state.secrets.audit).await.unwrap().first_bad_seq, Some(3));
 }
 
 /// Direct SQL on the test database, as a person with database access would do it.
@@ -502,10 +354,7 @@ struct Raw {
 
 impl Raw {
     async fn open(db: &TestDb) -> Raw {
-        Raw {
-            engine: db.engine,
-            url: db.url.clone(),
-        }
+        Raw { engine: db.engine, url: db.url.clone() }
     }
 
     async fn exec(&self, sql: &'static str) -> Result<(), sqlx::Error> {
@@ -529,19 +378,15 @@ impl Raw {
                 self.exec("DROP TRIGGER audit_log_no_update").await.unwrap();
                 self.exec("DROP TRIGGER audit_log_no_delete").await.unwrap();
             }
-            Engine::Postgres => self
-                .exec("DROP TRIGGER audit_log_no_change ON audit_log")
-                .await
-                .unwrap(),
+            Engine::Postgres => self.exec("DROP TRIGGER audit_log_no_change ON audit_log").await.unwrap(),
         }
     }
 }
 
 async fn a_reform_of_wards_is_a_data_change(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else {
+    let Some((_db, demo)) = demo_for(engine).await else {
         return;
     };
-    let demo = demo_on(&db).await;
     let admin = demo.token(Role::Admin).await;
     let reform = include_str!("../fixtures/reform-2025.geojson");
     let import = |body: &'static str| {
@@ -551,48 +396,22 @@ async fn a_reform_of_wards_is_a_data_change(engine: Engine) {
             .send()
     };
     let report: Value = import(reform).await.unwrap().json().await.unwrap();
-    assert_eq!(
-        report,
-        json!({ "inserted": 3, "updated": 15, "unchanged": 0 })
-    );
+    assert_eq!(report, json!({ "inserted": 3, "updated": 15, "unchanged": 0 }));
     let again: Value = import(reform).await.unwrap().json().await.unwrap();
-    assert_eq!(
-        again,
-        json!({ "inserted": 0, "updated": 0, "unchanged": 18 }),
-        "importing twice changes nothing"
-    );
+    assert_eq!(again, json!({ "inserted": 0, "updated": 0, "unchanged": 18 }), "importing twice changes nothing");
 
     let wards_on = |day: &str| {
-        let req = demo.http.get(
-            demo.server
-                .url(&format!("/api/v1/jurisdictions?kind=ward&at={day}")),
-        );
-        async move {
-            req.send()
-                .await
-                .unwrap()
-                .json::<Vec<Value>>()
-                .await
-                .unwrap()
-        }
+        let req = demo.http.get(demo.server.url(&format!("/api/v1/jurisdictions?kind=ward&at={day}")));
+        async move { req.send().await.unwrap().json::<Vec<Value>>().await.unwrap() }
     };
     assert_eq!(wards_on("2025-06-30").await.len(), 15);
     let after = wards_on("2025-07-01").await;
-    let names: BTreeSet<&str> = after
-        .iter()
-        .map(|w| w["name_vi"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        BTreeSet::from(["Phường Diên Hồng", "Phường Hòa Hưng", "Phường Vườn Lài"])
-    );
+    let names: BTreeSet<&str> = after.iter().map(|w| w["name_vi"].as_str().unwrap()).collect();
+    assert_eq!(names, BTreeSet::from(["Phường Diên Hồng", "Phường Hòa Hưng", "Phường Vườn Lài"]));
     assert_eq!(after[0]["parent"], "771");
     let shapes: Value = demo
         .http
-        .get(
-            demo.server
-                .url("/api/v1/jurisdictions/boundaries?kind=ward&at=2025-07-01"),
-        )
+        .get(demo.server.url("/api/v1/jurisdictions/boundaries?kind=ward&at=2025-07-01"))
         .send()
         .await
         .unwrap()
@@ -601,53 +420,27 @@ async fn a_reform_of_wards_is_a_data_change(engine: Engine) {
         .unwrap();
     assert_eq!(shapes["features"].as_array().unwrap().len(), 3);
     assert_eq!(shapes["features"][0]["geometry"]["type"], "MultiPolygon");
-    let old = demo
-        .http
-        .get(demo.server.url("/api/v1/jurisdictions/27211?at=2024-01-01"))
-        .send()
-        .await
-        .unwrap();
+    let old = demo.http.get(demo.server.url("/api/v1/jurisdictions/27211?at=2024-01-01")).send().await.unwrap();
     assert_eq!(old.status(), StatusCode::OK);
-    let gone = demo
-        .http
-        .get(demo.server.url("/api/v1/jurisdictions/27211?at=2025-07-01"))
-        .send()
-        .await
-        .unwrap();
+    let gone = demo.http.get(demo.server.url("/api/v1/jurisdictions/27211?at=2025-07-01")).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
 
 async fn bad_input_gets_a_clear_problem_and_changes_nothing(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else {
+    let Some((_db, demo)) = demo_for(engine).await else {
         return;
     };
-    let demo = demo_on(&db).await;
     let admin = demo.token(Role::Admin).await;
     let users_before = demo.server.state.store.count_users().await.unwrap();
     let units_before = demo.server.state.store.count_jurisdictions().await.unwrap();
 
-    let syntax = demo
-        .post("/api/v1/users", &admin)
-        .header("content-type", "application/json")
-        .body("{")
-        .send()
-        .await
-        .unwrap();
+    let syntax =
+        demo.post("/api/v1/users", &admin).header("content-type", "application/json").body("{").send().await.unwrap();
     assert_eq!(problem(syntax).await.0, StatusCode::BAD_REQUEST);
-    let untyped = demo
-        .post("/api/v1/users", &admin)
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let untyped = demo.post("/api/v1/users", &admin).body("{}").send().await.unwrap();
     assert_eq!(problem(untyped).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let huge = "x".repeat(200 * 1024);
-    let big = demo
-        .post("/api/v1/users", &admin)
-        .json(&json!({ "username": huge }))
-        .send()
-        .await
-        .unwrap();
+    let big = demo.post("/api/v1/users", &admin).json(&json!({ "username": huge })).send().await.unwrap();
     assert_eq!(problem(big).await.0, StatusCode::PAYLOAD_TOO_LARGE);
 
     let base = json!({
@@ -664,30 +457,15 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing(engine: Engine) {
         ("password", json!("short"), Some("password")),
         ("display_name", json!("   "), Some("display_name")),
         ("grants", json!([]), Some("grants")),
-        (
-            "grants",
-            json!([{ "role": "mayor", "jurisdiction": "771" }]),
-            None,
-        ),
-        (
-            "grants",
-            json!([{ "role": "operator", "jurisdiction": "99999" }]),
-            Some("grants"),
-        ),
-        (
-            "grants",
-            json!([{ "role": "kiosk_device", "jurisdiction": "771" }]),
-            Some("grants"),
-        ),
+        ("grants", json!([{ "role": "mayor", "jurisdiction": "771" }]), None),
+        ("grants", json!([{ "role": "operator", "jurisdiction": "99999" }]), Some("grants")),
+        ("grants", json!([{ "role": "kiosk_device", "jurisdiction": "771" }]), Some("grants")),
         ("kind", json!("robot"), None),
     ];
     for (field, value, expect_field) in cases {
         let (status, p) = problem(with(field, value.clone()).await.unwrap()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{field} = {value}");
-        assert!(
-            p.detail.as_deref().is_some_and(|d| !d.is_empty()),
-            "{field} = {value} says why"
-        );
+        assert!(p.detail.as_deref().is_some_and(|d| !d.is_empty()), "{field} = {value} says why");
         if let Some(f) = expect_field {
             assert_eq!(p.field.as_deref(), Some(f), "{field} = {value}");
         }
@@ -696,81 +474,35 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing(engine: Engine) {
     let broken = r#"{"type":"FeatureCollection","features":[
         {"type":"Feature","geometry":null,"properties":{"code":"N1","kind":"ward","parent":"771","name_vi":"a","name_en":"a","valid_from":"2030-01-01"}},
         {"type":"Feature","geometry":null,"properties":{"code":"N2","kind":"ward","parent":"NOPE","name_vi":"b","name_en":"b","valid_from":"2030-01-01"}}]}"#;
-    let res = demo
-        .post("/api/v1/jurisdictions/import", &admin)
-        .body(broken)
-        .send()
-        .await
-        .unwrap();
+    let res = demo.post("/api/v1/jurisdictions/import", &admin).body(broken).send().await.unwrap();
     let (status, p) = problem(res).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(p.detail.unwrap().contains("N2"));
 
-    let bad_id = demo
-        .post("/api/v1/users/abc/disable", &admin)
-        .send()
-        .await
-        .unwrap();
+    let bad_id = demo.post("/api/v1/users/abc/disable", &admin).send().await.unwrap();
     assert_eq!(problem(bad_id).await.0, StatusCode::BAD_REQUEST);
-    let bad_day = demo
-        .http
-        .get(demo.server.url("/api/v1/jurisdictions?at=yesterday"))
-        .send()
-        .await
-        .unwrap();
+    let bad_day = demo.http.get(demo.server.url("/api/v1/jurisdictions?at=yesterday")).send().await.unwrap();
     let (_, p) = problem(bad_day).await;
     assert_eq!(p.field.as_deref(), Some("at"));
     let dup = with("username", json!("admin")).await.unwrap();
     assert_eq!(problem(dup).await.0, StatusCode::CONFLICT);
 
-    assert_eq!(
-        demo.server.state.store.count_users().await.unwrap(),
-        users_before
-    );
-    assert_eq!(
-        demo.server.state.store.count_jurisdictions().await.unwrap(),
-        units_before
-    );
+    assert_eq!(demo.server.state.store.count_users().await.unwrap(), users_before);
+    assert_eq!(demo.server.state.store.count_jurisdictions().await.unwrap(), units_before);
 }
 
 async fn disabling_an_account_ends_its_sessions(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else {
+    let Some((_db, demo)) = demo_for(engine).await else {
         return;
     };
-    let demo = demo_on(&db).await;
     let admin = demo.token(Role::Admin).await;
     let doctor = demo.token(Role::Doctor).await;
-    assert_eq!(
-        demo.get("/api/v1/me", &doctor)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    let me: Value = demo
-        .get("/api/v1/me", &doctor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(demo.get("/api/v1/me", &doctor).send().await.unwrap().status(), StatusCode::OK);
+    let me: Value = demo.get("/api/v1/me", &doctor).send().await.unwrap().json().await.unwrap();
     let id = me["id"].as_i64().unwrap();
-    let res = demo
-        .post(&format!("/api/v1/users/{id}/disable"), &admin)
-        .send()
-        .await
-        .unwrap();
+    let res = demo.post(&format!("/api/v1/users/{id}/disable"), &admin).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        demo.get("/api/v1/me", &doctor)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(demo.get("/api/v1/me", &doctor).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     let (user, password) = &demo.passwords[&Role::Doctor];
     let again = demo
         .http
@@ -780,27 +512,16 @@ async fn disabling_an_account_ends_its_sessions(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
-    let me_admin: Value = demo
-        .get("/api/v1/me", &admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let own = demo
-        .post(&format!("/api/v1/users/{}/disable", me_admin["id"]), &admin)
-        .send()
-        .await
-        .unwrap();
+    let me_admin: Value = demo.get("/api/v1/me", &admin).send().await.unwrap().json().await.unwrap();
+    let own = demo.post(&format!("/api/v1/users/{}/disable", me_admin["id"]), &admin).send().await.unwrap();
     assert_eq!(own.status(), StatusCode::CONFLICT);
 }
 
 async fn concurrent_logins_keep_the_audit_chain_whole(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else {
+    let Some((_db, demo)) = demo_for(engine).await else {
         return;
     };
-    let demo = Arc::new(demo_on(&db).await);
+    let demo = Arc::new(demo);
     let mut tasks = Vec::new();
     for i in 0..24 {
         let demo = demo.clone();
@@ -813,28 +534,14 @@ async fn concurrent_logins_keep_the_audit_chain_whole(engine: Engine) {
         t.await.unwrap();
     }
     let state = &demo.server.state;
-    let v = q10_core::audit::verify(&state.store, &state.secrets.audit)
-        .await
-        .unwrap();
+    let v = q10_core::audit::verify(&state.store, &state.secrets.audit).await.unwrap();
     assert!(v.ok, "{v:?}");
     // 1 import + 10 accounts + 24 logins.
     assert_eq!(v.rows, 35);
     // Appends from outside the server (the CLI, say) join the same chain.
     let mut tx = state.store.begin().await.unwrap();
     let event = q10_core::audit::Event::new(Actor::system(), "test.append", "test", 1);
-    q10_core::audit::append(
-        &mut tx,
-        &state.secrets.audit,
-        event,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
+    q10_core::audit::append(&mut tx, &state.secrets.audit, event, OffsetDateTime::now_utc()).await.unwrap();
     tx.commit().await.unwrap();
-    assert!(
-        q10_core::audit::verify(&state.store, &state.secrets.audit)
-            .await
-            .unwrap()
-            .ok
-    );
+    assert!(q10_core::audit::verify(&state.store, &state.secrets.audit).await.unwrap().ok);
 }

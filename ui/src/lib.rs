@@ -36,10 +36,7 @@ fn file(path: &str) -> Response {
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { file("index.html") }))
-        .route(
-            "/assets/{*path}",
-            get(|Path(path): Path<String>| async move { file(&format!("assets/{path}")) }),
-        )
+        .route("/assets/{*path}", get(|Path(path): Path<String>| async move { file(&format!("assets/{path}")) }))
 }
 
 #[cfg(test)]
@@ -48,15 +45,10 @@ mod tests {
 
     #[test]
     fn the_page_and_its_assets_are_embedded() {
-        let index = STATIC
-            .get_file("index.html")
-            .expect("index.html is embedded");
+        let index = STATIC.get_file("index.html").expect("index.html is embedded");
         let html = std::str::from_utf8(index.contents()).unwrap();
         for asset in ["assets/app.js", "assets/app.css"] {
-            assert!(
-                html.contains(&format!("/{asset}")),
-                "index.html links {asset}"
-            );
+            assert!(html.contains(&format!("/{asset}")), "index.html links {asset}");
             assert!(STATIC.get_file(asset).is_some(), "{asset} is embedded");
         }
         assert_eq!(file("../Cargo.toml").status(), StatusCode::NOT_FOUND);

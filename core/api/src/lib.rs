@@ -71,10 +71,7 @@ pub struct LoginRequest {
 
 impl std::fmt::Debug for LoginRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginRequest")
-            .field("username", &self.username)
-            .field("password", &"[redacted]")
-            .finish()
+        f.debug_struct("LoginRequest").field("username", &self.username).field("password", &"[redacted]").finish()
     }
 }
 

@@ -42,10 +42,7 @@ impl Access {
             (Access::Roles(roles), Some(p)) if p.has_any_role(roles) => Ok(()),
             (Access::Roles(roles), Some(_)) => {
                 let names: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-                Err(Error::Forbidden(format!(
-                    "this needs one of the roles: {}",
-                    names.join(", ")
-                )))
+                Err(Error::Forbidden(format!("this needs one of the roles: {}", names.join(", "))))
             }
         }
     }
@@ -55,11 +52,7 @@ impl Access {
         match self {
             Access::Public => "anyone".into(),
             Access::Authenticated => "any logged-in account".into(),
-            Access::Roles(roles) => roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            Access::Roles(roles) => roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
         }
     }
 }
@@ -86,10 +79,7 @@ impl Default for Routes {
 
 impl Routes {
     pub fn new() -> Routes {
-        Routes {
-            router: Router::new(),
-            endpoints: Vec::new(),
-        }
+        Routes { router: Router::new(), endpoints: Vec::new() }
     }
 
     /// Adds `handler` (which must answer `method` only) at `path`, behind `access`.
@@ -101,27 +91,18 @@ impl Routes {
         handler: MethodRouter<AppState>,
     ) -> Routes {
         assert!(
-            !self
-                .endpoints
-                .iter()
-                .any(|e| e.method == method && e.path == path),
+            !self.endpoints.iter().any(|e| e.method == method && e.path == path),
             "{method} {path} registered twice"
         );
-        let guarded = handler.route_layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| async move {
-                let who = req.extensions().get::<Principal>();
-                match access.admits(who) {
-                    Ok(()) => next.run(req).await,
-                    Err(e) => e.into_response(),
-                }
-            },
-        ));
+        let guarded = handler.route_layer(axum::middleware::from_fn(move |req: Request, next: Next| async move {
+            let who = req.extensions().get::<Principal>();
+            match access.admits(who) {
+                Ok(()) => next.run(req).await,
+                Err(e) => e.into_response(),
+            }
+        }));
         self.router = self.router.route(path, guarded);
-        self.endpoints.push(Endpoint {
-            method,
-            path,
-            access,
-        });
+        self.endpoints.push(Endpoint { method, path, access });
         self
     }
 
@@ -137,9 +118,7 @@ impl Routes {
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 /// Finds the caller from a bearer token or the session cookie, checks CSRF on cookie-borne
@@ -149,25 +128,17 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
     let from_bearer = bearer(&parts).map(str::to_string);
     let token = match from_bearer {
         Some(t) => Some(t),
-        None => CookieJar::from_headers(&parts.headers)
-            .get(SESSION_COOKIE)
-            .map(|c| c.value().to_string()),
+        None => CookieJar::from_headers(&parts.headers).get(SESSION_COOKIE).map(|c| c.value().to_string()),
     };
     if let Some(token) = token {
         match auth::authenticate(&state.store, &token, state.now()).await {
             Ok(Some(principal)) => {
                 let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
                 if principal.session_kind == SessionKind::Cookie && !safe {
-                    let presented = parts
-                        .headers
-                        .get(CSRF_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
+                    let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
                     if !auth::csrf_matches(&principal, presented) {
-                        return Error::Forbidden(
-                            "missing or wrong CSRF token (send it in X-CSRF-Token)".into(),
-                        )
-                        .into_response();
+                        return Error::Forbidden("missing or wrong CSRF token (send it in X-CSRF-Token)".into())
+                            .into_response();
                     }
                 }
                 parts.extensions.insert(principal);
@@ -186,12 +157,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .map(Caller)
-            .ok_or(Error::Unauthenticated)
+        parts.extensions.get::<Principal>().cloned().map(Caller).ok_or(Error::Unauthenticated)
     }
 }
 
@@ -214,10 +180,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
         Ok(Source(addr.unwrap_or_else(|| "local".into())))
     }
 }

@@ -13,13 +13,7 @@ use super::extract::ApiQuery;
 use crate::error::{Error, Result};
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(
-        Method::GET,
-        "/api/v1/audit",
-        Access::Roles(&[Role::Admin]),
-        get(list),
-    )
-    .add(
+    r.add(Method::GET, "/api/v1/audit", Access::Roles(&[Role::Admin]), get(list)).add(
         Method::GET,
         "/api/v1/audit/verify",
         Access::Roles(&[Role::Admin]),
@@ -56,8 +50,7 @@ pub(super) async fn list(
                 action: r.action,
                 object_type: r.object_type,
                 object_id: r.object_id,
-                detail: serde_json::from_str(&r.detail)
-                    .unwrap_or(serde_json::Value::String(r.detail)),
+                detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::String(r.detail)),
                 source: r.source,
             })
             .collect(),
@@ -67,7 +60,5 @@ pub(super) async fn list(
 /// Checks the whole chain: every row intact, none missing.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = AuditVerification)))]
 pub(super) async fn verify(State(state): State<AppState>) -> Result<Json<AuditVerification>> {
-    Ok(Json(
-        crate::audit::verify(&state.store, &state.secrets.audit).await?,
-    ))
+    Ok(Json(crate::audit::verify(&state.store, &state.secrets.audit).await?))
 }

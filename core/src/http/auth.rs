@@ -16,25 +16,20 @@ use crate::auth::{self, SessionKind};
 use crate::error::Result;
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(
-        Method::POST,
-        "/api/v1/auth/login",
-        Access::Public,
-        post(login),
-    )
-    .add(
-        Method::POST,
-        "/api/v1/auth/token",
-        Access::Public,
-        post(token),
-    )
-    .add(
-        Method::POST,
-        "/api/v1/auth/logout",
-        Access::Authenticated,
-        post(logout),
-    )
-    .add(Method::GET, "/api/v1/me", Access::Authenticated, get(me))
+    r.add(Method::POST, "/api/v1/auth/login", Access::Public, post(login))
+        .add(Method::POST, "/api/v1/auth/token", Access::Public, post(token))
+        .add(Method::POST, "/api/v1/auth/logout", Access::Authenticated, post(logout))
+        .add(Method::GET, "/api/v1/me", Access::Authenticated, get(me))
+}
+
+async fn open_session(
+    state: &AppState,
+    source: &str,
+    req: &LoginRequest,
+    kind: SessionKind,
+) -> Result<auth::NewSession> {
+    let attempt = auth::LoginAttempt { username: &req.username, password: &req.password, kind, source };
+    auth::login(&state.store, &state.secrets.audit, &state.policy, attempt, state.now()).await
 }
 
 /// Logs in for the web UI: sets the session cookie (HttpOnly, SameSite=Strict) and returns the
@@ -49,20 +44,7 @@ pub(super) async fn login(
     jar: CookieJar,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<(CookieJar, Json<LoginResponse>)> {
-    let now = state.now();
-    let session = auth::login(
-        &state.store,
-        &state.secrets.audit,
-        &state.policy,
-        auth::LoginAttempt {
-            username: &req.username,
-            password: &req.password,
-            kind: SessionKind::Cookie,
-            source: &source,
-        },
-        now,
-    )
-    .await?;
+    let session = open_session(&state, &source, &req, SessionKind::Cookie).await?;
     let cookie = Cookie::build((SESSION_COOKIE, session.token))
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -72,9 +54,7 @@ pub(super) async fn login(
         .build();
     let body = LoginResponse {
         user: session.principal.me(),
-        csrf_token: session
-            .csrf_token
-            .expect("cookie sessions always get a CSRF token"),
+        csrf_token: session.csrf_token.expect("cookie sessions always get a CSRF token"),
         expires_at: session.expires_at,
     };
     Ok((jar.add(cookie), Json(body)))
@@ -90,25 +70,8 @@ pub(super) async fn token(
     Source(source): Source,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>> {
-    let now = state.now();
-    let session = auth::login(
-        &state.store,
-        &state.secrets.audit,
-        &state.policy,
-        auth::LoginAttempt {
-            username: &req.username,
-            password: &req.password,
-            kind: SessionKind::Bearer,
-            source: &source,
-        },
-        now,
-    )
-    .await?;
-    Ok(Json(TokenResponse {
-        access_token: session.token,
-        token_type: "Bearer".into(),
-        expires_at: session.expires_at,
-    }))
+    let session = open_session(&state, &source, &req, SessionKind::Bearer).await?;
+    Ok(Json(TokenResponse { access_token: session.token, token_type: "Bearer".into(), expires_at: session.expires_at }))
 }
 
 /// Ends the caller's session (cookie or bearer token).
@@ -119,14 +82,7 @@ pub(super) async fn logout(
     Source(source): Source,
     jar: CookieJar,
 ) -> Result<Response> {
-    auth::logout(
-        &state.store,
-        &state.secrets.audit,
-        &who,
-        &source,
-        state.now(),
-    )
-    .await?;
+    auth::logout(&state.store, &state.secrets.audit, &who, &source, state.now()).await?;
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok((jar, StatusCode::NO_CONTENT).into_response())
 }

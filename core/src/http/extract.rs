@@ -31,19 +31,10 @@ fn json_error(rejection: JsonRejection) -> Error {
         JsonRejection::MissingJsonContentType(_) => {
             Error::UnsupportedMediaType("send the body as application/json".into())
         }
-        JsonRejection::JsonDataError(e) => Error::Invalid {
-            field: None,
-            detail: e.body_text(),
-        },
-        JsonRejection::JsonSyntaxError(e) => Error::Invalid {
-            field: None,
-            detail: e.body_text(),
-        },
+        JsonRejection::JsonDataError(e) => Error::Invalid { field: None, detail: e.body_text() },
+        JsonRejection::JsonSyntaxError(e) => Error::Invalid { field: None, detail: e.body_text() },
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge,
-        other => Error::Invalid {
-            field: None,
-            detail: other.body_text(),
-        },
+        other => Error::Invalid { field: None, detail: other.body_text() },
     }
 }
 
@@ -60,14 +51,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(Error::Invalid {
-                field: None,
-                detail: e.body_text(),
-            }),
-            Err(e) => Err(Error::Invalid {
-                field: None,
-                detail: e.body_text(),
-            }),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(Error::Invalid { field: None, detail: e.body_text() })
+            }
+            Err(e) => Err(Error::Invalid { field: None, detail: e.body_text() }),
         }
     }
 }
@@ -86,9 +73,6 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(v)| ApiPath(v))
-            .map_err(|e| Error::Invalid {
-                field: None,
-                detail: e.body_text(),
-            })
+            .map_err(|e| Error::Invalid { field: None, detail: e.body_text() })
     }
 }

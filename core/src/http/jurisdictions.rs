@@ -20,30 +20,15 @@ use crate::jurisdiction;
 const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(
-        Method::GET,
-        "/api/v1/jurisdictions",
-        Access::Public,
-        get(list),
-    )
-    .add(
-        Method::GET,
-        "/api/v1/jurisdictions/boundaries",
-        Access::Public,
-        get(boundaries),
-    )
-    .add(
-        Method::GET,
-        "/api/v1/jurisdictions/{code}",
-        Access::Public,
-        get(one),
-    )
-    .add(
-        Method::POST,
-        "/api/v1/jurisdictions/import",
-        Access::Roles(&[Role::Admin]),
-        post(import).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
-    )
+    r.add(Method::GET, "/api/v1/jurisdictions", Access::Public, get(list))
+        .add(Method::GET, "/api/v1/jurisdictions/boundaries", Access::Public, get(boundaries))
+        .add(Method::GET, "/api/v1/jurisdictions/{code}", Access::Public, get(one))
+        .add(
+            Method::POST,
+            "/api/v1/jurisdictions/import",
+            Access::Roles(&[Role::Admin]),
+            post(import).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -73,24 +58,15 @@ pub(super) async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> Result<Json<Vec<Jurisdiction>>> {
-    let rows = state
-        .store
-        .jurisdictions_at(q.day(&state)?, q.kind.as_deref())
-        .await?;
+    let rows = state.store.jurisdictions_at(q.day(&state)?, q.kind.as_deref()).await?;
     Ok(Json(rows.iter().map(jurisdiction::to_api).collect()))
 }
 
 /// Units valid on a day with their boundaries, as a GeoJSON FeatureCollection.
 #[utoipa::path(get, path = "/api/v1/jurisdictions/boundaries", tag = "jurisdictions", params(AtQuery),
     responses((status = 200, content_type = "application/geo+json", body = Object)))]
-pub(super) async fn boundaries(
-    State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<AtQuery>,
-) -> Result<Response> {
-    let rows = state
-        .store
-        .jurisdictions_at(q.day(&state)?, q.kind.as_deref())
-        .await?;
+pub(super) async fn boundaries(State(state): State<AppState>, ApiQuery(q): ApiQuery<AtQuery>) -> Result<Response> {
+    let rows = state.store.jurisdictions_at(q.day(&state)?, q.kind.as_deref()).await?;
     let body = jurisdiction::to_geojson(&rows).to_string();
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response())
 }
@@ -104,11 +80,7 @@ pub(super) async fn one(
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> Result<Json<Jurisdiction>> {
-    let row = state
-        .store
-        .jurisdiction_at(&code, q.day(&state)?)
-        .await?
-        .ok_or(Error::NotFound("jurisdiction"))?;
+    let row = state.store.jurisdiction_at(&code, q.day(&state)?).await?.ok_or(Error::NotFound("jurisdiction"))?;
     Ok(Json(jurisdiction::to_api(&row)))
 }
 
@@ -123,16 +95,8 @@ pub(super) async fn import(
     Source(source): Source,
     body: Bytes,
 ) -> Result<Json<ImportReport>> {
-    let text =
-        std::str::from_utf8(&body).map_err(|_| Error::invalid("file", "the file is not UTF-8"))?;
-    let report = jurisdiction::import(
-        &state.store,
-        &state.secrets.audit,
-        who.actor(),
-        &source,
-        text,
-        state.now(),
-    )
-    .await?;
+    let text = std::str::from_utf8(&body).map_err(|_| Error::invalid("file", "the file is not UTF-8"))?;
+    let report =
+        jurisdiction::import(&state.store, &state.secrets.audit, who.actor(), &source, text, state.now()).await?;
     Ok(Json(report))
 }

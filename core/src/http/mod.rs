@@ -69,10 +69,7 @@ pub fn app(state: AppState) -> Router {
     routes
         .into_router()
         .layer(axum::Extension(openapi))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            access::authenticate,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::authenticate))
         .layer(axum::middleware::from_fn(system::track_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -40,20 +40,11 @@ use super::{audit_log, auth, jurisdictions, system, users};
         audit_log::list,
         audit_log::verify,
     ),
-    components(schemas(
-        q10_core_api::Problem,
-        q10_core_api::Role,
-        q10_core_api::Grant,
-        q10_core_api::AccountKind
-    ))
+    components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]
 struct ApiDoc;
 
-fn operation_mut<'a>(
-    doc: &'a mut utoipa::openapi::OpenApi,
-    method: &Method,
-    path: &str,
-) -> Option<&'a mut Operation> {
+fn operation_mut<'a>(doc: &'a mut utoipa::openapi::OpenApi, method: &Method, path: &str) -> Option<&'a mut Operation> {
     let item = doc.paths.paths.get_mut(path)?;
     match *method {
         Method::GET => item.get.as_mut(),
@@ -70,15 +61,11 @@ pub fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-    );
+    components
+        .add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
     components.add_security_scheme(
         "session",
-        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-            q10_core_api::SESSION_COOKIE,
-        ))),
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(q10_core_api::SESSION_COOKIE))),
     );
     for e in endpoints {
         let Some(op) = operation_mut(&mut doc, &e.method, e.path) else {
@@ -96,15 +83,9 @@ pub fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
                 SecurityRequirement::new("session", roles.clone()),
             ],
         });
-        let ext = ExtensionsBuilder::new()
-            .add(
-                "x-q10-access",
-                serde_json::json!({ "rule": rule, "roles": roles }),
-            )
-            .build();
-        op.extensions
-            .get_or_insert_with(Default::default)
-            .merge(ext);
+        let ext =
+            ExtensionsBuilder::new().add("x-q10-access", serde_json::json!({ "rule": rule, "roles": roles })).build();
+        op.extensions.get_or_insert_with(Default::default).merge(ext);
     }
     doc
 }
@@ -130,30 +111,17 @@ pub fn documented(doc: &utoipa::openapi::OpenApi) -> Vec<(Method, String)> {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn access_of(op: &Operation) -> String {
-    let value = op
-        .extensions
-        .as_ref()
-        .and_then(|e| e.get("x-q10-access"))
-        .cloned()
-        .unwrap_or_default();
+    let value = op.extensions.as_ref().and_then(|e| e.get("x-q10-access")).cloned().unwrap_or_default();
     match value["rule"].as_str() {
         Some("public") => "anyone".into(),
         Some("authenticated") => "any logged-in account".into(),
         Some("roles") => value["roles"]
             .as_array()
-            .map(|r| {
-                r.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+            .map(|r| r.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
             .unwrap_or_default(),
         _ => "unknown".into(),
     }
@@ -174,11 +142,7 @@ pub fn reference_page(doc: &utoipa::openapi::OpenApi) -> String {
             _ => item.patch.as_ref(),
         };
         let Some(op) = op else { continue };
-        let summary = op
-            .summary
-            .clone()
-            .or_else(|| op.description.clone())
-            .unwrap_or_default();
+        let summary = op.summary.clone().or_else(|| op.description.clone()).unwrap_or_default();
         let description = op.description.clone().unwrap_or_default();
         rows.push_str(&format!(
             "<tr><td><code class=\"m\">{}</code></td><td><code>{}</code></td><td>{}<div class=\"d\">{}</div></td><td>{}</td></tr>\n",

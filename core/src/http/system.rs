@@ -19,23 +19,14 @@ pub(super) fn routes(r: Routes) -> Routes {
     r.add(Method::GET, "/healthz", Access::Public, get(healthz))
         .add(Method::GET, "/readyz", Access::Public, get(readyz))
         .add(Method::GET, "/metrics", Access::Public, get(metrics))
-        .add(
-            Method::GET,
-            "/openapi.json",
-            Access::Public,
-            get(openapi_json),
-        )
+        .add(Method::GET, "/openapi.json", Access::Public, get(openapi_json))
         .add(Method::GET, "/api/docs", Access::Public, get(api_docs))
 }
 
 /// Liveness: the process is up and serving.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
 pub(super) async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-        roles: state.roles.clone(),
-        version: env!("CARGO_PKG_VERSION").into(),
-    })
+    Json(Health { status: "ok".into(), roles: state.roles.clone(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
 /// Readiness: the database answers and every migration is applied.
@@ -45,58 +36,25 @@ pub(super) async fn healthz(State(state): State<AppState>) -> Json<Health> {
 ))]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let db = match state.store.ping().await {
-        Ok(()) => ReadinessCheck {
-            name: "database".into(),
-            ok: true,
-            detail: "ok".into(),
-        },
-        Err(_) => ReadinessCheck {
-            name: "database".into(),
-            ok: false,
-            detail: "the database does not answer".into(),
-        },
+        Ok(()) => ReadinessCheck { name: "database".into(), ok: true, detail: "ok".into() },
+        Err(_) => ReadinessCheck { name: "database".into(), ok: false, detail: "the database does not answer".into() },
     };
     let migrations = match state.store.pending_migrations().await {
-        Ok(p) if p.is_empty() => ReadinessCheck {
-            name: "migrations".into(),
-            ok: true,
-            detail: "ok".into(),
-        },
-        Ok(p) => ReadinessCheck {
-            name: "migrations".into(),
-            ok: false,
-            detail: format!("{} not applied", p.len()),
-        },
-        Err(_) => ReadinessCheck {
-            name: "migrations".into(),
-            ok: false,
-            detail: "cannot read the migration table".into(),
-        },
+        Ok(p) if p.is_empty() => ReadinessCheck { name: "migrations".into(), ok: true, detail: "ok".into() },
+        Ok(p) => ReadinessCheck { name: "migrations".into(), ok: false, detail: format!("{} not applied", p.len()) },
+        Err(_) => {
+            ReadinessCheck { name: "migrations".into(), ok: false, detail: "cannot read the migration table".into() }
+        }
     };
     let ready = db.ok && migrations.ok;
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(Readiness {
-            ready,
-            checks: vec![db, migrations],
-        }),
-    )
-        .into_response()
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(Readiness { ready, checks: vec![db, migrations] })).into_response()
 }
 
 /// Metrics in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain", body = String)))]
 pub(super) async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state
-        .metrics
-        .as_ref()
-        .map(|h| h.render())
-        .unwrap_or_default();
+    let body = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -115,17 +73,13 @@ pub(super) async fn api_docs(Extension(doc): Extension<Arc<OpenApi>>) -> Html<St
 /// Counts requests and their durations by route and status.
 pub(super) async fn track_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let path =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("path", path), ("status", status)];
     metrics::counter!("q10_http_requests_total", &labels).increment(1);
-    metrics::histogram!("q10_http_request_duration_seconds", &labels)
-        .record(start.elapsed().as_secs_f64());
+    metrics::histogram!("q10_http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
     response
 }

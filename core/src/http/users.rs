@@ -18,40 +18,14 @@ use crate::store::users::UserRow;
 const STAFF_VIEWERS: &[Role] = &[Role::Admin, Role::DistrictOfficial, Role::WardOfficial];
 
 pub(super) fn routes(r: Routes) -> Routes {
-    r.add(
-        Method::GET,
-        "/api/v1/users",
-        Access::Roles(&[Role::Admin]),
-        get(list),
-    )
-    .add(
-        Method::POST,
-        "/api/v1/users",
-        Access::Roles(&[Role::Admin]),
-        post(create),
-    )
-    .add(
-        Method::POST,
-        "/api/v1/users/{id}/disable",
-        Access::Roles(&[Role::Admin]),
-        post(disable),
-    )
-    .add(
-        Method::GET,
-        "/api/v1/jurisdictions/{code}/staff",
-        Access::Roles(STAFF_VIEWERS),
-        get(staff),
-    )
+    r.add(Method::GET, "/api/v1/users", Access::Roles(&[Role::Admin]), get(list))
+        .add(Method::POST, "/api/v1/users", Access::Roles(&[Role::Admin]), post(create))
+        .add(Method::POST, "/api/v1/users/{id}/disable", Access::Roles(&[Role::Admin]), post(disable))
+        .add(Method::GET, "/api/v1/jurisdictions/{code}/staff", Access::Roles(STAFF_VIEWERS), get(staff))
 }
 
 /// Records that `who` read the listed accounts (names are personal data).
-async fn audit_read(
-    state: &AppState,
-    who: &Principal,
-    source: &str,
-    scope: &str,
-    rows: &[UserRow],
-) -> Result<()> {
+async fn audit_read(state: &AppState, who: &Principal, source: &str, scope: &str, rows: &[UserRow]) -> Result<()> {
     let mut tx = state.store.begin().await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let event = Event::new(who.actor(), "personal_data.read", "user", scope)
@@ -71,9 +45,7 @@ pub(super) async fn list(
     let rows = state.store.users().await?;
     let grants = state.store.all_grants().await?;
     audit_read(&state, &who, &source, "*", &rows).await?;
-    Ok(Json(
-        rows.iter().map(|r| account::to_api(r, &grants)).collect(),
-    ))
+    Ok(Json(rows.iter().map(|r| account::to_api(r, &grants)).collect()))
 }
 
 /// Creates an account with its role grants.
@@ -88,15 +60,7 @@ pub(super) async fn create(
     Source(source): Source,
     ApiJson(new): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<User>)> {
-    let user = account::create(
-        &state.store,
-        &state.secrets.audit,
-        who.actor(),
-        &source,
-        &new,
-        state.now(),
-    )
-    .await?;
+    let user = account::create(&state.store, &state.secrets.audit, who.actor(), &source, &new, state.now()).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -111,19 +75,9 @@ pub(super) async fn disable(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode> {
     if id == who.user_id {
-        return Err(Error::Conflict(
-            "you cannot disable your own account".into(),
-        ));
+        return Err(Error::Conflict("you cannot disable your own account".into()));
     }
-    account::disable(
-        &state.store,
-        &state.secrets.audit,
-        who.actor(),
-        &source,
-        id,
-        state.now(),
-    )
-    .await?;
+    account::disable(&state.store, &state.secrets.audit, who.actor(), &source, id, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,20 +91,12 @@ pub(super) async fn staff(
     Source(source): Source,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<User>>> {
-    let unit = state
-        .store
-        .jurisdiction_at(&code, state.now().date())
-        .await?
-        .ok_or(Error::NotFound("jurisdiction"))?;
+    let unit = state.store.jurisdiction_at(&code, state.now().date()).await?.ok_or(Error::NotFound("jurisdiction"))?;
     if !who.may_act_on(&state.store, STAFF_VIEWERS, unit.id).await? {
-        return Err(Error::Forbidden(
-            "this unit is outside your jurisdiction".into(),
-        ));
+        return Err(Error::Forbidden("this unit is outside your jurisdiction".into()));
     }
     let rows = state.store.users_granted_on(unit.id).await?;
     let grants = state.store.all_grants().await?;
     audit_read(&state, &who, &source, &code, &rows).await?;
-    Ok(Json(
-        rows.iter().map(|r| account::to_api(r, &grants)).collect(),
-    ))
+    Ok(Json(rows.iter().map(|r| account::to_api(r, &grants)).collect()))
 }

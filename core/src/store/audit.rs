@@ -43,9 +43,7 @@ pub(crate) async fn lock_head(tx: &mut Tx) -> Result<Option<Head>> {
             sqlx::query("SELECT pg_advisory_xact_lock(7310001)").execute(c).await?;
         });
     }
-    Ok(
-        on_tx!(tx, c => sqlx::query_as("SELECT seq, hash, mac FROM audit_head WHERE id = 1").fetch_optional(c).await?),
-    )
+    Ok(on_tx!(tx, c => sqlx::query_as("SELECT seq, hash, mac FROM audit_head WHERE id = 1").fetch_optional(c).await?))
 }
 
 pub(crate) async fn insert(tx: &mut Tx, row: &AuditRow, head_mac: &str) -> Result<()> {
@@ -83,11 +81,7 @@ pub(crate) async fn insert(tx: &mut Tx, row: &AuditRow, head_mac: &str) -> Resul
 impl Store {
     /// Up to `limit` rows after sequence number `after`, in order.
     pub async fn audit_rows_after(&self, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
-        let sql = concat!(
-            "SELECT ",
-            columns!(),
-            " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
-        );
+        let sql = concat!("SELECT ", columns!(), " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(after).bind(limit).fetch_all(p).await?))
     }
 
@@ -100,11 +94,7 @@ impl Store {
 
     /// The newest rows, newest first, optionally before a sequence number (for paging).
     pub async fn audit_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<AuditRow>> {
-        let sql = concat!(
-            "SELECT ",
-            columns!(),
-            " FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
-        );
+        let sql = concat!("SELECT ", columns!(), " FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2");
         let before = before.unwrap_or(i64::MAX);
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(before).bind(limit).fetch_all(p).await?))
     }

@@ -51,20 +51,12 @@ macro_rules! valid_at {
     };
 }
 
-pub(crate) async fn find_version(
-    tx: &mut Tx,
-    code: &str,
-    valid_from: Date,
-) -> Result<Option<JurisdictionRow>> {
+pub(crate) async fn find_version(tx: &mut Tx, code: &str, valid_from: Date) -> Result<Option<JurisdictionRow>> {
     let sql = concat!(select!(), " WHERE j.code = $1 AND j.valid_from = $2");
     Ok(on_tx!(tx, c => sqlx::query_as(sql).bind(code).bind(valid_from).fetch_optional(c).await?))
 }
 
-pub(crate) async fn find_valid_at_tx(
-    tx: &mut Tx,
-    code: &str,
-    at: Date,
-) -> Result<Option<JurisdictionRow>> {
+pub(crate) async fn find_valid_at_tx(tx: &mut Tx, code: &str, at: Date) -> Result<Option<JurisdictionRow>> {
     let sql = concat!(select!(), " WHERE j.code = $2 AND ", valid_at!());
     Ok(on_tx!(tx, c => sqlx::query_as(sql).bind(at).bind(code).fetch_optional(c).await?))
 }
@@ -109,17 +101,8 @@ pub(crate) async fn update(tx: &mut Tx, id: i64, f: &JurisdictionFields) -> Resu
 
 impl Store {
     /// Units valid on day `at`, of one kind or all, ordered by code.
-    pub async fn jurisdictions_at(
-        &self,
-        at: Date,
-        kind: Option<&str>,
-    ) -> Result<Vec<JurisdictionRow>> {
-        let sql = concat!(
-            select!(),
-            " WHERE ",
-            valid_at!(),
-            " AND ($2 IS NULL OR j.kind = $2) ORDER BY j.code"
-        );
+    pub async fn jurisdictions_at(&self, at: Date, kind: Option<&str>) -> Result<Vec<JurisdictionRow>> {
+        let sql = concat!(select!(), " WHERE ", valid_at!(), " AND ($2 IS NULL OR j.kind = $2) ORDER BY j.code");
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(at).bind(kind).fetch_all(p).await?))
     }
 
@@ -130,9 +113,7 @@ impl Store {
     }
 
     pub async fn count_jurisdictions(&self) -> Result<i64> {
-        Ok(
-            on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM jurisdictions").fetch_one(p).await?),
-        )
+        Ok(on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM jurisdictions").fetch_one(p).await?))
     }
 
     /// Whether `ancestor` is `unit` or one of the units above it.

@@ -107,27 +107,20 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        Ok(Store {
-            db: Db::Sqlite(pool),
-        })
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        Ok(Store { db: Db::Sqlite(pool) })
     }
 
     /// Connects to PostgreSQL.
     pub async fn connect_postgres(url: &str) -> Result<Store> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|_| Error::invalid("database", "not a valid postgres:// URL"))?;
+        let options =
+            PgConnectOptions::from_str(url).map_err(|_| Error::invalid("database", "not a valid postgres:// URL"))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Store {
-            db: Db::Postgres(pool),
-        })
+        Ok(Store { db: Db::Postgres(pool) })
     }
 
     /// Opens the database a URL names: `postgres://…` or `sqlite://PATH`.
@@ -137,10 +130,7 @@ impl Store {
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             Store::open_sqlite(Path::new(path)).await
         } else {
-            Err(Error::invalid(
-                "database",
-                "the database URL must start with postgres:// or sqlite://",
-            ))
+            Err(Error::invalid("database", "the database URL must start with postgres:// or sqlite://"))
         }
     }
 
@@ -181,11 +171,7 @@ impl Store {
                 sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(p).await?
             }
         });
-        Ok(migrator
-            .iter()
-            .map(|m| m.version)
-            .filter(|v| !applied.contains(v))
-            .collect())
+        Ok(migrator.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
     }
 
     /// Whether the database answers.
@@ -215,18 +201,22 @@ impl Store {
     /// Used to check that a migrated database has the schema the code expects.
     pub async fn columns(&self) -> Result<Vec<(String, String)>> {
         let mut rows: Vec<(String, String)> = match &self.db {
-            Db::Sqlite(p) => sqlx::query_as(
-                "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
+            Db::Sqlite(p) => {
+                sqlx::query_as(
+                    "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
                  WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
-            )
-            .fetch_all(p)
-            .await?,
-            Db::Postgres(p) => sqlx::query_as(
-                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                )
+                .fetch_all(p)
+                .await?
+            }
+            Db::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
                  WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
-            )
-            .fetch_all(p)
-            .await?,
+                )
+                .fetch_all(p)
+                .await?
+            }
         };
         rows.sort();
         Ok(rows)
@@ -255,33 +245,10 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
     ),
     (
         "jurisdictions",
-        &[
-            "boundary",
-            "code",
-            "id",
-            "kind",
-            "name_en",
-            "name_vi",
-            "parent_id",
-            "source_note",
-            "valid_from",
-            "valid_to",
-        ],
+        &["boundary", "code", "id", "kind", "name_en", "name_vi", "parent_id", "source_note", "valid_from", "valid_to"],
     ),
     ("role_grants", &["jurisdiction_id", "role", "user_id"]),
-    (
-        "sessions",
-        &[
-            "created_at",
-            "csrf_hash",
-            "expires_at",
-            "id",
-            "kind",
-            "revoked_at",
-            "token_hash",
-            "user_id",
-        ],
-    ),
+    ("sessions", &["created_at", "csrf_hash", "expires_at", "id", "kind", "revoked_at", "token_hash", "user_id"]),
     (
         "users",
         &[

@@ -54,24 +54,18 @@ pub(crate) async fn revoke(tx: &mut Tx, session_id: i64, now: OffsetDateTime) ->
 }
 
 pub(crate) async fn revoke_all_of(tx: &mut Tx, user_id: i64, now: OffsetDateTime) -> Result<u64> {
-    Ok(
-        on_tx!(tx, c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+    Ok(on_tx!(tx, c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user_id)
         .bind(now)
         .execute(c)
         .await?
-        .rows_affected()),
-    )
+        .rows_affected()))
 }
 
 impl Store {
     /// The live session with this token hash, if it is neither expired, revoked, nor of a
     /// disabled account.
-    pub async fn live_session(
-        &self,
-        token_hash: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<LiveSession>> {
+    pub async fn live_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<LiveSession>> {
         Ok(on_pool!(self, p => sqlx::query_as(
             "SELECT s.id AS session_id, s.kind, s.csrf_hash, s.expires_at, u.id AS user_id, u.username, \
                     u.display_name, u.kind AS user_kind \

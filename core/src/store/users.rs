@@ -64,12 +64,7 @@ pub(crate) async fn insert(tx: &mut Tx, user: &NewUserRow<'_>, now: OffsetDateTi
     result.map_err(|e| conflict_on_unique(e, "an account with this username already exists"))
 }
 
-pub(crate) async fn insert_grant(
-    tx: &mut Tx,
-    user_id: i64,
-    role: &str,
-    jurisdiction_id: i64,
-) -> Result<()> {
+pub(crate) async fn insert_grant(tx: &mut Tx, user_id: i64, role: &str, jurisdiction_id: i64) -> Result<()> {
     on_tx!(tx, c => {
         sqlx::query(
         "INSERT INTO role_grants (user_id, role, jurisdiction_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -84,11 +79,7 @@ pub(crate) async fn insert_grant(
 }
 
 pub(crate) async fn find_for_update(tx: &mut Tx, username: &str) -> Result<Option<UserRow>> {
-    let sql = concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM users WHERE username = $1"
-    );
+    let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE username = $1");
     Ok(on_tx!(tx, c => sqlx::query_as(sql).bind(username).fetch_optional(c).await?))
 }
 
@@ -144,11 +135,7 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>> {
-        let sql = concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE username = $1"
-        );
+        let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE username = $1");
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(username).fetch_optional(p).await?))
     }
 
@@ -168,10 +155,7 @@ impl Store {
     }
 
     pub async fn grants_of(&self, user_id: i64) -> Result<Vec<GrantRow>> {
-        let sql = concat!(
-            grant_select!(),
-            " WHERE g.user_id = $1 ORDER BY g.role, j.code"
-        );
+        let sql = concat!(grant_select!(), " WHERE g.user_id = $1 ORDER BY g.role, j.code");
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await?))
     }
 
@@ -181,8 +165,6 @@ impl Store {
     }
 
     pub async fn count_users(&self) -> Result<i64> {
-        Ok(
-            on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await?),
-        )
+        Ok(on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await?))
     }
 }

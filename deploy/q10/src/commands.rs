@@ -17,17 +17,11 @@ use crate::config::Config;
 /// Opens the database the config names and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.database.is_none() {
-        std::fs::create_dir_all(&config.data).with_context(|| {
-            format!("cannot create the data directory {}", config.data.display())
-        })?;
+        std::fs::create_dir_all(&config.data)
+            .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
     }
-    let store = Store::connect(&config.database_url())
-        .await
-        .context("cannot open the database")?;
-    store
-        .migrate()
-        .await
-        .context("cannot migrate the database")?;
+    let store = Store::connect(&config.database_url()).await.context("cannot open the database")?;
+    store.migrate().await.context("cannot migrate the database")?;
     Ok(store)
 }
 
@@ -37,10 +31,7 @@ fn secrets(config: &Config) -> anyhow::Result<Secrets> {
 
 fn cli_actor() -> Actor {
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    Actor {
-        id: None,
-        name: format!("cli:{who}"),
-    }
+    Actor { id: None, name: format!("cli:{who}") }
 }
 
 pub async fn migrate(config: Config) -> anyhow::Result<ExitCode> {
@@ -71,26 +62,12 @@ pub async fn user_add(config: Config, a: NewAccount) -> anyhow::Result<ExitCode>
     let new = NewUser {
         username: a.username,
         display_name: a.name,
-        kind: if a.device {
-            AccountKind::Device
-        } else {
-            AccountKind::Person
-        },
+        kind: if a.device { AccountKind::Device } else { AccountKind::Person },
         password: password.clone(),
-        grants: vec![Grant {
-            role: a.role,
-            jurisdiction: a.jurisdiction,
-        }],
+        grants: vec![Grant { role: a.role, jurisdiction: a.jurisdiction }],
     };
-    let user = q10_core::account::create(
-        &store,
-        &keys.audit,
-        cli_actor(),
-        "cli",
-        &new,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
+    let user =
+        q10_core::account::create(&store, &keys.audit, cli_actor(), "cli", &new, OffsetDateTime::now_utc()).await?;
     println!("created account {} (id {})", user.username, user.id);
     if generated {
         println!("password: {password}");
@@ -109,26 +86,12 @@ fn generate_password() -> String {
 pub async fn user_list(config: Config) -> anyhow::Result<ExitCode> {
     let store = open_store(&config).await?;
     let grants = store.all_grants().await?;
-    println!(
-        "{:<6} {:<24} {:<8} {:<9} grants",
-        "id", "username", "kind", "state"
-    );
+    println!("{:<6} {:<24} {:<8} {:<9} grants", "id", "username", "kind", "state");
     for row in store.users().await? {
         let user = q10_core::account::to_api(&row, &grants);
-        let grants: Vec<String> = user
-            .grants
-            .iter()
-            .map(|g| format!("{}@{}", g.role, g.jurisdiction))
-            .collect();
+        let grants: Vec<String> = user.grants.iter().map(|g| format!("{}@{}", g.role, g.jurisdiction)).collect();
         let state = if user.disabled { "disabled" } else { "active" };
-        println!(
-            "{:<6} {:<24} {:<8} {:<9} {}",
-            user.id,
-            user.username,
-            user.kind.as_str(),
-            state,
-            grants.join(" ")
-        );
+        println!("{:<6} {:<24} {:<8} {:<9} {}", user.id, user.username, user.kind.as_str(), state, grants.join(" "));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -141,15 +104,7 @@ pub async fn user_disable(config: Config, username: &str) -> anyhow::Result<Exit
         .user_by_username(username.as_str())
         .await?
         .with_context(|| format!("no account named {}", username.as_str()))?;
-    q10_core::account::disable(
-        &store,
-        &keys.audit,
-        cli_actor(),
-        "cli",
-        user.id,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
+    q10_core::account::disable(&store, &keys.audit, cli_actor(), "cli", user.id, OffsetDateTime::now_utc()).await?;
     println!("disabled {}", user.username);
     Ok(ExitCode::SUCCESS)
 }
@@ -169,11 +124,7 @@ pub async fn audit_verify(config: Config) -> anyhow::Result<ExitCode> {
         println!("audit log intact: {} rows", v.rows);
         Ok(ExitCode::SUCCESS)
     } else {
-        println!(
-            "audit log BROKEN at row {}: {}",
-            v.first_bad_seq.unwrap_or_default(),
-            v.problem.unwrap_or_default()
-        );
+        println!("audit log BROKEN at row {}: {}", v.first_bad_seq.unwrap_or_default(), v.problem.unwrap_or_default());
         Ok(ExitCode::FAILURE)
     }
 }
@@ -181,21 +132,10 @@ pub async fn audit_verify(config: Config) -> anyhow::Result<ExitCode> {
 pub async fn jurisdictions_import(config: Config, file: &Path) -> anyhow::Result<ExitCode> {
     let store = open_store(&config).await?;
     let keys = secrets(&config)?;
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let r = q10_core::jurisdiction::import(
-        &store,
-        &keys.audit,
-        cli_actor(),
-        "cli",
-        &text,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
-    println!(
-        "{} added, {} updated, {} unchanged",
-        r.inserted, r.updated, r.unchanged
-    );
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let r = q10_core::jurisdiction::import(&store, &keys.audit, cli_actor(), "cli", &text, OffsetDateTime::now_utc())
+        .await?;
+    println!("{} added, {} updated, {} unchanged", r.inserted, r.updated, r.unchanged);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -207,14 +147,7 @@ pub async fn jurisdictions_list(config: Config, at: Option<&str>) -> anyhow::Res
             .context("--at takes a date like 2025-07-01")?,
     };
     for j in store.jurisdictions_at(day, None).await? {
-        println!(
-            "{:<8} {:<9} {:<8} {} / {}",
-            j.code,
-            j.kind,
-            j.parent_code.unwrap_or_default(),
-            j.name_vi,
-            j.name_en
-        );
+        println!("{:<8} {:<9} {:<8} {} / {}", j.code, j.kind, j.parent_code.unwrap_or_default(), j.name_vi, j.name_en);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -146,11 +146,7 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
-                anyhow::ensure!(
-                    path.exists(),
-                    "config file {} does not exist",
-                    path.display()
-                );
+                anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
                 figment = figment.merge(Toml::file_exact(path));
             }
             None => figment = figment.merge(Toml::file("q10.toml")),
@@ -159,9 +155,8 @@ impl Config {
         let env = Env::prefixed("Q10_").split("__").filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
             SETTINGS.iter().any(|s| {
-                key.strip_prefix(*s).is_some_and(|rest| {
-                    rest.is_empty() || rest.starts_with('.') || rest.starts_with("__")
-                })
+                key.strip_prefix(*s)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with("__"))
             })
         });
         figment = figment.merge(env).merge(Serialized::defaults(overrides));
@@ -170,9 +165,7 @@ impl Config {
     }
 
     pub fn secrets_dir(&self) -> PathBuf {
-        self.secrets_dir
-            .clone()
-            .unwrap_or_else(|| self.data.join("secrets"))
+        self.secrets_dir.clone().unwrap_or_else(|| self.data.join("secrets"))
     }
 
     /// The database URL, defaulting to SQLite in the data directory.

@@ -152,16 +152,12 @@ enum JurisdictionCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse()
-        .map_err(|e: q10_core_api::UnknownRole| e.to_string())
+    s.parse().map_err(|e: q10_core_api::UnknownRole| e.to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
@@ -190,28 +186,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(s) => commands::migrate(load(&s.overrides)?).await,
-        Command::User(UserCommand::Add {
-            username,
-            name,
-            role,
-            jurisdiction,
-            device,
-            password_stdin,
-            store,
-        }) => {
-            let new = commands::NewAccount {
-                username,
-                name,
-                role,
-                jurisdiction,
-                device,
-                password_stdin,
-            };
+        Command::User(UserCommand::Add { username, name, role, jurisdiction, device, password_stdin, store }) => {
+            let new = commands::NewAccount { username, name, role, jurisdiction, device, password_stdin };
             commands::user_add(load(&store.overrides)?, new).await
         }
-        Command::User(UserCommand::List { store }) => {
-            commands::user_list(load(&store.overrides)?).await
-        }
+        Command::User(UserCommand::List { store }) => commands::user_list(load(&store.overrides)?).await,
         Command::User(UserCommand::Disable { username, store }) => {
             commands::user_disable(load(&store.overrides)?, &username).await
         }
@@ -222,14 +201,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 identity: t.identity,
                 name,
                 role: t.role,
-                ttl: time::Duration::try_from(t.ttl)
-                    .map_err(|_| anyhow::anyhow!("ttl out of range"))?,
+                ttl: time::Duration::try_from(t.ttl).map_err(|_| anyhow::anyhow!("ttl out of range"))?,
             };
             commands::token(load(&t.store.overrides)?, request)
         }
-        Command::Audit(AuditCommand::Verify { store }) => {
-            commands::audit_verify(load(&store.overrides)?).await
-        }
+        Command::Audit(AuditCommand::Verify { store }) => commands::audit_verify(load(&store.overrides)?).await,
         Command::Jurisdictions(JurisdictionCommand::Import { file, store }) => {
             commands::jurisdictions_import(load(&store.overrides)?, &file).await
         }

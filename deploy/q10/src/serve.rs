@@ -25,8 +25,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     config.sfu.validate().context("invalid sfu settings")?;
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("cannot create the data directory {}", config.data.display()))?;
-    let secrets =
-        Secrets::load_or_generate(&config.secrets_dir()).context("cannot load the secret keys")?;
+    let secrets = Secrets::load_or_generate(&config.secrets_dir()).context("cannot load the secret keys")?;
 
     let roles: Vec<String> = match config.role {
         ServiceRole::All => ["core", "signaling", "sfu"].map(String::from).to_vec(),
@@ -36,13 +35,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = if config.runs(ServiceRole::Core) {
         let s = open_store(&config).await?;
         if config.demo {
-            let accounts = q10_core::demo::load(
-                &s,
-                &secrets.audit,
-                &config.data,
-                time::OffsetDateTime::now_utc(),
-            )
-            .await?;
+            let accounts =
+                q10_core::demo::load(&s, &secrets.audit, &config.data, time::OffsetDateTime::now_utc()).await?;
             print_demo_accounts(&accounts);
         }
         let state = AppState {
@@ -61,26 +55,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         role_router(roles.clone(), metrics.clone())
     };
 
-    let listener = TcpListener::bind(config.http)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.http))?;
+    let listener = TcpListener::bind(config.http).await.with_context(|| format!("cannot listen on {}", config.http))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, roles = ?roles, "serving");
     println!("Q10 is ready at http://{addr}/");
 
     let stop = Arc::new(Notify::new());
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown({
-        let stop = stop.clone();
-        async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing requests in flight");
-            stop.notify_one();
-        }
-    });
+    let server =
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown({
+            let stop = stop.clone();
+            async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down: finishing requests in flight");
+                stop.notify_one();
+            }
+        });
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     tokio::select! {
         result = server => result.context("the HTTP server failed")?,
@@ -97,15 +86,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// Health, readiness and metrics for a process that runs no core.
 fn role_router(roles: Vec<String>, metrics: PrometheusHandle) -> Router {
-    let health = q10_core_api::Health {
-        status: "ok".into(),
-        roles,
-        version: env!("CARGO_PKG_VERSION").into(),
-    };
-    let ready = q10_core_api::Readiness {
-        ready: true,
-        checks: vec![],
-    };
+    let health = q10_core_api::Health { status: "ok".into(), roles, version: env!("CARGO_PKG_VERSION").into() };
+    let ready = q10_core_api::Readiness { ready: true, checks: vec![] };
     Router::new()
         .route("/healthz", get(move || async move { axum::Json(health) }))
         .route("/readyz", get(move || async move { axum::Json(ready) }))
@@ -113,18 +95,9 @@ fn role_router(roles: Vec<String>, metrics: PrometheusHandle) -> Router {
 }
 
 fn print_demo_accounts(accounts: &[q10_core::demo::DemoAccount]) {
-    println!(
-        "Demo accounts (demo use only; also in the data directory, {}):",
-        q10_core::demo::ACCOUNTS_FILE
-    );
+    println!("Demo accounts (demo use only; also in the data directory, {}):", q10_core::demo::ACCOUNTS_FILE);
     for a in accounts {
-        println!(
-            "  {:<20} {:<18} {:<7} {}",
-            a.username,
-            a.role.as_str(),
-            a.jurisdiction,
-            a.password
-        );
+        println!("  {:<20} {:<18} {:<7} {}", a.username, a.role.as_str(), a.jurisdiction, a.password);
     }
 }
 

@@ -15,12 +15,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_q10");
 /// `q10 ARGS` with a data directory and a database, and no stray configuration.
 fn q10(data: &Path, db: Option<&TestDb>, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .arg("--data")
-        .arg(data)
-        .current_dir(data)
-        .env_remove("Q10_CONFIG")
-        .env_remove("RUST_LOG");
+    cmd.args(args).arg("--data").arg(data).current_dir(data).env_remove("Q10_CONFIG").env_remove("RUST_LOG");
     if let Some(db) = db {
         cmd.arg("--database").arg(&db.url);
     }
@@ -55,11 +50,7 @@ impl Serving {
     // The child moves into `Serving`, whose `Drop` kills and waits for it.
     #[allow(clippy::zombie_processes)]
     fn start(mut cmd: Command) -> Serving {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("q10 serve starts");
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("q10 serve starts");
         let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
         let mut lines = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -73,12 +64,7 @@ impl Serving {
             }
             if let Some(url) = line.trim().strip_prefix("Q10 is ready at ") {
                 let base = url.trim_end_matches('/').to_string();
-                return Serving {
-                    child,
-                    base,
-                    lines,
-                    _stdout: reader,
-                };
+                return Serving { child, base, lines, _stdout: reader };
             }
             lines.push(line.trim_end().to_string());
         }
@@ -86,19 +72,13 @@ impl Serving {
 
     fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
+        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait on q10") {
                 return status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "q10 did not stop within 20 s of SIGTERM"
-            );
+            assert!(Instant::now() < deadline, "q10 did not stop within 20 s of SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -115,18 +95,7 @@ impl Drop for Serving {
 async fn serve_demo_answers_for_every_role_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut serving = Serving::start({
-        let mut c = q10(
-            dir.path(),
-            None,
-            &[
-                "serve",
-                "--demo",
-                "--http",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-            ],
-        );
+        let mut c = q10(dir.path(), None, &["serve", "--demo", "--http", "127.0.0.1:0", "--log-format", "json"]);
         c.env("Q10_AUTH__SESSION_HOURS", "2");
         c
     });
@@ -139,22 +108,9 @@ async fn serve_demo_answers_for_every_role_and_stops_on_sigterm() {
     assert_eq!(ready.status(), 200);
     let openapi: Value = get("/openapi.json").await.unwrap().json().await.unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
-    assert!(
-        get("/api/docs")
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .contains("Who may call it")
-    );
+    assert!(get("/api/docs").await.unwrap().text().await.unwrap().contains("Who may call it"));
     let page = get("/").await.unwrap();
-    assert!(
-        page.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'self'")
-    );
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
     assert!(page.text().await.unwrap().contains("/assets/app.js"));
 
     // Every demo account printed at start logs in, and gets the role it was printed with.
@@ -181,16 +137,11 @@ async fn serve_demo_answers_for_every_role_and_stops_on_sigterm() {
         )
         .unwrap();
         let hours = (expires - time::OffsetDateTime::now_utc()).whole_minutes() as f64 / 60.0;
-        assert!(
-            (1.9..=2.0).contains(&hours),
-            "Q10_AUTH__SESSION_HOURS is honoured: {hours}"
-        );
+        assert!((1.9..=2.0).contains(&hours), "Q10_AUTH__SESSION_HOURS is honoured: {hours}");
     }
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
     assert!(
-        metrics.contains(
-            "q10_http_requests_total{method=\"POST\",path=\"/api/v1/auth/login\",status=\"200\"} 10"
-        ),
+        metrics.contains("q10_http_requests_total{method=\"POST\",path=\"/api/v1/auth/login\",status=\"200\"} 10"),
         "{metrics}"
     );
 
@@ -198,11 +149,7 @@ async fn serve_demo_answers_for_every_role_and_stops_on_sigterm() {
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 
     // A second start keeps the data and shows the same accounts.
-    let again = Serving::start(q10(
-        dir.path(),
-        None,
-        &["serve", "--demo", "--http", "127.0.0.1:0"],
-    ));
+    let again = Serving::start(q10(dir.path(), None, &["serve", "--demo", "--http", "127.0.0.1:0"]));
     let listed: Vec<&String> = again.lines.iter().filter(|l| l.starts_with("  ")).collect();
     assert_eq!(listed.len(), 10);
     assert!(listed.iter().zip(&accounts).all(|(l, a)| l.contains(&a[3])));
@@ -214,50 +161,20 @@ async fn the_core_role_runs_on_postgres() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut serving = Serving::start(q10(
-        dir.path(),
-        Some(&db),
-        &["serve", "--role", "core", "--http", "127.0.0.1:0", "--demo"],
-    ));
-    let health: Value = reqwest::get(format!("{}/healthz", serving.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut serving =
+        Serving::start(q10(dir.path(), Some(&db), &["serve", "--role", "core", "--http", "127.0.0.1:0", "--demo"]));
+    let health: Value = reqwest::get(format!("{}/healthz", serving.base)).await.unwrap().json().await.unwrap();
     assert_eq!(health["roles"], json!(["core"]));
-    let ready: Value = reqwest::get(format!("{}/readyz", serving.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = reqwest::get(format!("{}/readyz", serving.base)).await.unwrap().json().await.unwrap();
     assert_eq!(ready["ready"], true);
     let wards: Vec<Value> =
-        reqwest::get(format!("{}/api/v1/jurisdictions?kind=ward", serving.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        reqwest::get(format!("{}/api/v1/jurisdictions?kind=ward", serving.base)).await.unwrap().json().await.unwrap();
     assert_eq!(wards.len(), 15);
     assert!(serving.terminate().success());
-    assert!(
-        !dir.path().join("q10.db").exists(),
-        "nothing written to SQLite in cluster mode"
-    );
+    assert!(!dir.path().join("q10.db").exists(), "nothing written to SQLite in cluster mode");
 
-    let signaling = Serving::start(q10(
-        dir.path(),
-        None,
-        &["serve", "--role", "signaling", "--http", "127.0.0.1:0"],
-    ));
-    let health: Value = reqwest::get(format!("{}/healthz", signaling.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let signaling = Serving::start(q10(dir.path(), None, &["serve", "--role", "signaling", "--http", "127.0.0.1:0"]));
+    let health: Value = reqwest::get(format!("{}/healthz", signaling.base)).await.unwrap().json().await.unwrap();
     assert_eq!(health["roles"], json!(["signaling"]));
 }
 
@@ -268,14 +185,9 @@ fn a_bad_setting_is_refused_with_a_clear_message() {
     let out = q10(dir.path(), None, &["migrate"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("invalid configuration") && err.contains("http"),
-        "{err}"
-    );
+    assert!(err.contains("invalid configuration") && err.contains("http"), "{err}");
     std::fs::write(dir.path().join("q10.toml"), "colour = \"blue\"\n").unwrap();
-    let err =
-        String::from_utf8_lossy(&q10(dir.path(), None, &["migrate"]).output().unwrap().stderr)
-            .into_owned();
+    let err = String::from_utf8_lossy(&q10(dir.path(), None, &["migrate"]).output().unwrap().stderr).into_owned();
     assert!(err.contains("colour"), "{err}");
 }
 
@@ -309,10 +221,7 @@ async fn accounts_from_the_command_line() {
         );
         let out = run(&mut add);
         let text = stdout(&out);
-        assert!(
-            text.contains("created account ward3.official") && text.contains("password: "),
-            "{text}"
-        );
+        assert!(text.contains("created account ward3.official") && text.contains("password: "), "{text}");
         let mut piped = q10(
             dir.path(),
             db,
@@ -330,60 +239,24 @@ async fn accounts_from_the_command_line() {
                 "--password-stdin",
             ],
         );
-        let mut child = piped
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = piped.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"a kiosk's own secret\n")
-            .unwrap();
+        child.stdin.take().unwrap().write_all(b"a kiosk's own secret\n").unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
-        assert!(
-            !stdout(&out).contains("password:"),
-            "a given password is not echoed"
-        );
+        assert!(!stdout(&out).contains("password:"), "a given password is not echoed");
 
-        let bad = q10(
-            dir.path(),
-            db,
-            &[
-                "user",
-                "add",
-                "x",
-                "--name",
-                "X",
-                "--role",
-                "mayor",
-                "--jurisdiction",
-                "771",
-            ],
-        )
-        .output()
-        .unwrap();
+        let bad = q10(dir.path(), db, &["user", "add", "x", "--name", "X", "--role", "mayor", "--jurisdiction", "771"])
+            .output()
+            .unwrap();
         assert!(!bad.status.success());
         assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role 'mayor'"));
 
-        run(&mut q10(
-            dir.path(),
-            db,
-            &["user", "disable", "ward3.official"],
-        ));
+        run(&mut q10(dir.path(), db, &["user", "disable", "ward3.official"]));
         let list = stdout(&run(&mut q10(dir.path(), db, &["user", "list"])));
         let line = list.lines().find(|l| l.contains("ward3.official")).unwrap();
-        assert!(
-            line.contains("disabled") && line.contains("ward_official@27232"),
-            "{line}"
-        );
-        assert!(
-            list.lines()
-                .any(|l| l.contains("kiosk.ward3") && l.contains("device") && l.contains("active"))
-        );
+        assert!(line.contains("disabled") && line.contains("ward_official@27232"), "{line}");
+        assert!(list.lines().any(|l| l.contains("kiosk.ward3") && l.contains("device") && l.contains("active")));
     }
 }
 
@@ -403,53 +276,27 @@ async fn audit_verify_catches_a_row_edited_by_hand() {
         run(&mut q10(
             dir.path(),
             Some(&db),
-            &[
-                "user",
-                "add",
-                "someone",
-                "--name",
-                "Someone",
-                "--role",
-                "operator",
-                "--jurisdiction",
-                "771",
-            ],
+            &["user", "add", "someone", "--name", "Someone", "--role", "operator", "--jurisdiction", "771"],
         ));
         let ok = run(&mut q10(dir.path(), Some(&db), &["audit", "verify"]));
-        assert!(
-            stdout(&ok).contains("audit log intact: 2 rows"),
-            "{}",
-            stdout(&ok)
-        );
+        assert!(stdout(&ok).contains("audit log intact: 2 rows"), "{}", stdout(&ok));
 
         let edit = "UPDATE audit_log SET detail = '{\"username\":\"someone-else\"}' WHERE seq = 2";
         match engine {
             Engine::Sqlite => {
                 let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-                sqlx::query("DROP TRIGGER audit_log_no_update")
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
+                sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut c).await.unwrap();
                 sqlx::query(edit).execute(&mut c).await.unwrap();
             }
             Engine::Postgres => {
                 let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-                sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
-                    .execute(&mut c)
-                    .await
-                    .unwrap();
+                sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change").execute(&mut c).await.unwrap();
                 sqlx::query(edit).execute(&mut c).await.unwrap();
             }
         }
-        let broken = q10(dir.path(), Some(&db), &["audit", "verify"])
-            .output()
-            .unwrap();
+        let broken = q10(dir.path(), Some(&db), &["audit", "verify"]).output().unwrap();
         assert_eq!(broken.status.code(), Some(1), "{engine:?}");
-        assert!(
-            stdout(&broken).contains("BROKEN at row 2: row 2 was altered"),
-            "{}",
-            stdout(&broken)
-        );
+        assert!(stdout(&broken).contains("BROKEN at row 2: row 2 was altered"), "{}", stdout(&broken));
     }
 }
 
@@ -476,21 +323,11 @@ fn token_prints_a_join_token_the_server_key_verifies() {
     let jwt = stdout(&out).trim().to_string();
     let keys = q10_core::secrets::Secrets::load_or_generate(&dir.path().join("secrets")).unwrap();
     let tokens = q10_signaling::JoinTokens::new(keys.token_signing);
-    let claims = tokens
-        .verify(&jwt, "district-weekly", time::OffsetDateTime::now_utc())
-        .unwrap();
-    assert_eq!(
-        (claims.sub.as_str(), claims.name.as_str()),
-        ("ward-3", "Phường 3")
-    );
+    let claims = tokens.verify(&jwt, "district-weekly", time::OffsetDateTime::now_utc()).unwrap();
+    assert_eq!((claims.sub.as_str(), claims.name.as_str()), ("ward-3", "Phường 3"));
     assert_eq!(claims.exp - claims.iat, 7200);
-    let too_long = q10(
-        dir.path(),
-        None,
-        &["token", "--room", "r", "--identity", "i", "--ttl", "30d"],
-    )
-    .output()
-    .unwrap();
+    let too_long =
+        q10(dir.path(), None, &["token", "--room", "r", "--identity", "i", "--ttl", "30d"]).output().unwrap();
     assert!(!too_long.status.success());
     assert!(String::from_utf8_lossy(&too_long.stderr).contains("ttl"));
 }

@@ -22,12 +22,8 @@ pub enum ParticipantRole {
 }
 
 impl ParticipantRole {
-    pub const ALL: [ParticipantRole; 4] = [
-        ParticipantRole::Host,
-        ParticipantRole::Speaker,
-        ParticipantRole::Listener,
-        ParticipantRole::Recorder,
-    ];
+    pub const ALL: [ParticipantRole; 4] =
+        [ParticipantRole::Host, ParticipantRole::Speaker, ParticipantRole::Listener, ParticipantRole::Recorder];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -51,9 +47,7 @@ impl std::str::FromStr for ParticipantRole {
         ParticipantRole::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown participant role '{s}'; use host, speaker, listener or recorder")
-            })
+            .ok_or_else(|| format!("unknown participant role '{s}'; use host, speaker, listener or recorder"))
     }
 }
 
