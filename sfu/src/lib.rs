@@ -1,6 +1,15 @@
 //! The selective forwarding unit: the media plane for conferences, telehealth calls and camera
-//! relay. This crate holds its configuration; the forwarding state machines and the network shell
-//! build on it.
+//! relay. [`engine`] is the sans-IO core (participants, tracks, layers, active speaker) on str0m;
+//! [`net`] is the thin tokio shell that owns the one UDP socket and runs the engine.
+
+pub mod engine;
+mod layers;
+pub mod net;
+mod speaker;
+
+pub use engine::{JoinRequest, PeerId, PeerKind, Sfu, SfuError, Signal, TrackInfo};
+pub use net::{Joined, SfuHandle, SfuStats, SignalReceiver, StartError};
+pub use str0m::change::{SdpAnswer, SdpOffer};
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -18,7 +27,7 @@ pub struct SfuConfig {
 
 impl Default for SfuConfig {
     fn default() -> Self {
-        SfuConfig { udp: SocketAddr::from(([127, 0, 0, 1], 3478)), public_ip: None }
+        SfuConfig { udp: SocketAddr::from(([127, 0, 0, 1], 50000)), public_ip: None }
     }
 }
 
@@ -59,12 +68,12 @@ mod tests {
     fn announced_address_follows_public_ip() {
         let mut c = SfuConfig::default();
         assert_eq!(c.validate(), Ok(()));
-        assert_eq!(c.announced(), "127.0.0.1:3478".parse().unwrap());
-        c.udp = "0.0.0.0:3478".parse().unwrap();
+        assert_eq!(c.announced(), "127.0.0.1:50000".parse().unwrap());
+        c.udp = "0.0.0.0:50000".parse().unwrap();
         assert!(matches!(c.validate(), Err(ConfigError::NeedsPublicIp(_))));
         c.public_ip = Some("203.0.113.7".parse().unwrap());
         assert_eq!(c.validate(), Ok(()));
-        assert_eq!(c.announced(), "203.0.113.7:3478".parse().unwrap());
+        assert_eq!(c.announced(), "203.0.113.7:50000".parse().unwrap());
         c.public_ip = Some("0.0.0.0".parse().unwrap());
         assert!(matches!(c.validate(), Err(ConfigError::BadPublicIp(_))));
     }

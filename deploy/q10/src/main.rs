@@ -64,6 +64,12 @@ struct ServeArgs {
     /// Log lines as text or JSON [default: text]
     #[arg(long, value_enum)]
     log_format: Option<LogFormat>,
+    /// The UDP address all media arrives on [default: 127.0.0.1:50000]; port 0 picks a free one
+    #[arg(long, value_name = "ADDR")]
+    media_udp: Option<std::net::SocketAddr>,
+    /// The IP address announced to peers when the server sits behind 1:1 NAT
+    #[arg(long, value_name = "IP")]
+    public_ip: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +187,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Some(format) = args.log_format {
                 config.log_format = format;
+            }
+            if let Some(udp) = args.media_udp {
+                config.sfu.udp = udp;
+            }
+            if let Some(ip) = args.public_ip {
+                config.sfu.public_ip = Some(ip);
             }
             serve::run(config).await?;
             Ok(ExitCode::SUCCESS)

@@ -55,6 +55,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         role_router(roles.clone(), metrics.clone())
     };
 
+    let app = if config.runs(ServiceRole::Signaling) || config.runs(ServiceRole::Sfu) {
+        // The media engine runs in the process that signals for it; the two talk in memory.
+        let sfu = q10_sfu::SfuHandle::start(&config.sfu).await.context("cannot start the media server")?;
+        let tokens = q10_signaling::JoinTokens::new(secrets.token_signing.clone());
+        let signaling = q10_signaling::Signaling::new(tokens, sfu, q10_signaling::SignalingConfig::default());
+        app.merge(q10_signaling::router(signaling))
+    } else {
+        app
+    };
+
     let listener = TcpListener::bind(config.http).await.with_context(|| format!("cannot listen on {}", config.http))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, roles = ?roles, "serving");

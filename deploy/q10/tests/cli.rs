@@ -16,6 +16,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_q10");
 fn q10(data: &Path, db: Option<&TestDb>, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).arg("--data").arg(data).current_dir(data).env_remove("Q10_CONFIG").env_remove("RUST_LOG");
+    // Servers started side by side each take a free media port.
+    cmd.env("Q10_SFU__UDP", "127.0.0.1:0");
     if let Some(db) = db {
         cmd.arg("--database").arg(&db.url);
     }

@@ -1,0 +1,899 @@
+//! The forwarding engine: every participant's `Rtc`, the rooms they are in, the tracks they
+//! publish and the tracks they receive. Sans-IO in the str0m manner: it is fed datagrams and time
+//! through [`Sfu::handle_input`] and hands back datagrams, signals for participants and its next
+//! deadline through [`Sfu::poll_output`]. Nothing here touches a socket or a clock.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::bwe::{Bitrate, BweKind};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::channel::ChannelId;
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::net::{Protocol, Receive, Transmit};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
+
+use crate::layers::{LayerMeter, choose_layer};
+use crate::speaker::SpeakerDetector;
+
+/// A participant's handle inside the engine. Never reused within one engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct PeerId(pub u64);
+
+impl std::fmt::Display for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+/// How a participant takes part, which decides what the engine does for it unasked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerKind {
+    /// A conference participant that renegotiates through signaling: it receives every other
+    /// participant's tracks as they appear.
+    Conference,
+    /// A WHIP publisher: one offer, tracks in only.
+    Whip,
+    /// A WHEP viewer: one offer with receive-only sections, filled with the room's first
+    /// publisher of the matching kind.
+    Whep,
+}
+
+/// Who is joining, as the signaling layer vouches for after checking the join token.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub room: String,
+    pub identity: String,
+    pub kind: PeerKind,
+    /// Whether the participant may send media (listeners may not).
+    pub may_publish: bool,
+}
+
+/// A track as the room sees it: which participant sends it and how to address it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrackInfo {
+    pub publisher: PeerId,
+    pub identity: String,
+    /// The publisher's media section, which names the track within its publisher.
+    pub mid: String,
+    pub kind: &'static str,
+    /// Simulcast layers offered, highest quality first, when the publisher sends several.
+    pub layers: Vec<String>,
+}
+
+/// Something the engine needs a participant's client to hear.
+#[derive(Debug)]
+pub enum Signal {
+    /// The engine added or removed media for this participant: the client must answer.
+    Offer(SdpOffer),
+    /// The participant's media path is up.
+    Connected,
+    /// The participant's media path failed or closed; it has left the engine.
+    Gone,
+    /// A track was published in the participant's room.
+    TrackPublished(TrackInfo),
+    /// A track ended.
+    TrackUnpublished { publisher: PeerId, mid: String },
+    /// Which of this participant's receiving sections carries which published track, so a client
+    /// can label what it shows.
+    Mapping { local_mid: String, publisher: PeerId, source_mid: String },
+    /// The loudest participant of the room changed.
+    ActiveSpeaker(Option<PeerId>),
+    /// A message arrived on the participant's data channel, to be shared with the room.
+    Data { from: PeerId, text: String },
+}
+
+/// What [`Sfu::poll_output`] hands back.
+#[derive(Debug)]
+pub enum SfuOutput {
+    Transmit(Transmit),
+    Signal(PeerId, Signal),
+    Timeout(Instant),
+}
+
+/// Why the engine refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum SfuError {
+    #[error("no such participant")]
+    UnknownPeer,
+    #[error("the session description was refused: {0}")]
+    Sdp(String),
+    #[error("the participant may not publish media")]
+    MayNotPublish,
+    #[error("there is no offer waiting for an answer")]
+    NoPendingOffer,
+    #[error("the room has no participant sending media to watch")]
+    NothingToWatch,
+}
+
+impl From<RtcError> for SfuError {
+    fn from(e: RtcError) -> Self {
+        SfuError::Sdp(e.to_string())
+    }
+}
+
+/// Settings of the engine itself.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Host candidates handed to every participant: the one UDP socket, as peers should address it.
+    pub candidates: Vec<SocketAddr>,
+    /// The address the UDP socket is bound to; datagrams from the engine leave from here.
+    pub local: SocketAddr,
+    /// Start estimate for the downlink of a new participant.
+    pub initial_bitrate: Bitrate,
+    /// The least time between two keyframe requests to one publisher's layer.
+    pub keyframe_interval: Duration,
+}
+
+impl EngineConfig {
+    pub fn new(local: SocketAddr, announced: SocketAddr) -> Self {
+        EngineConfig {
+            candidates: vec![announced],
+            local,
+            initial_bitrate: Bitrate::kbps(1_500),
+            keyframe_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// An incoming track: media one participant sends into its room.
+#[derive(Debug)]
+struct TrackIn {
+    kind: MediaKind,
+    /// Layers seen so far, by rid; `None` for a publisher without simulcast.
+    meter: LayerMeter,
+    /// When a keyframe was last requested, per layer.
+    last_keyframe_request: HashMap<Option<Rid>, Instant>,
+    /// Subscribers and the section of theirs this track goes out on.
+    subscribers: Vec<(PeerId, Mid)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutState {
+    /// Waiting for the next negotiation.
+    ToOpen,
+    /// Offered, waiting for the answer.
+    Negotiating(Mid),
+    /// Flowing.
+    Open(Mid),
+}
+
+/// An outgoing track: a published track as one subscriber receives it.
+#[derive(Debug)]
+struct TrackOut {
+    source: (PeerId, Mid),
+    kind: MediaKind,
+    state: OutState,
+    /// The layer being forwarded now.
+    current: Option<Rid>,
+    /// The layer to switch to at the next keyframe of it.
+    target: Option<Rid>,
+    /// The highest layer the subscriber asked for (the size it renders); `None` means any.
+    preferred: Option<Rid>,
+}
+
+struct Peer {
+    room: String,
+    identity: String,
+    kind: PeerKind,
+    may_publish: bool,
+    rtc: Rtc,
+    /// Source addresses that ICE has confirmed, for demultiplexing without asking every peer.
+    addrs: Vec<SocketAddr>,
+    published: Vec<Mid>,
+    outgoing: Vec<TrackOut>,
+    pending: Option<SdpPendingOffer>,
+    channel: Option<ChannelId>,
+    connected: bool,
+    /// The estimate of what the link to this participant carries.
+    estimate: Bitrate,
+    timeout: Option<Instant>,
+    dirty: bool,
+}
+
+impl Peer {
+    fn out_mut_by_local(&mut self, mid: Mid) -> Option<&mut TrackOut> {
+        self.outgoing.iter_mut().find(|o| matches!(o.state, OutState::Open(m) | OutState::Negotiating(m) if m == mid))
+    }
+}
+
+/// The engine. See the module documentation.
+pub struct Sfu {
+    config: EngineConfig,
+    peers: HashMap<PeerId, Peer>,
+    tracks: HashMap<(PeerId, Mid), TrackIn>,
+    by_addr: HashMap<SocketAddr, PeerId>,
+    speakers: HashMap<String, SpeakerDetector>,
+    next_id: u64,
+    /// Participants to make an offer to after their own offer has been answered.
+    renegotiate_soon: Vec<PeerId>,
+    out: VecDeque<SfuOutput>,
+    now: Instant,
+}
+
+impl std::fmt::Debug for Sfu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sfu").field("peers", &self.peers.len()).field("tracks", &self.tracks.len()).finish()
+    }
+}
+
+fn kind_str(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Audio => "audio",
+        MediaKind::Video => "video",
+    }
+}
+
+impl Sfu {
+    pub fn new(config: EngineConfig, now: Instant) -> Self {
+        Sfu {
+            config,
+            peers: HashMap::new(),
+            tracks: HashMap::new(),
+            by_addr: HashMap::new(),
+            speakers: HashMap::new(),
+            next_id: 1,
+            renegotiate_soon: Vec::new(),
+            out: VecDeque::new(),
+            now,
+        }
+    }
+
+    /// Participants in the engine.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Tracks being published.
+    pub fn track_count(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// The tracks published in a room.
+    pub fn room_tracks(&self, room: &str) -> Vec<TrackInfo> {
+        let mut v: Vec<_> = self
+            .tracks
+            .iter()
+            .filter_map(|((pid, mid), t)| {
+                let p = self.peers.get(pid)?;
+                (p.room == room).then(|| self.track_info(*pid, *mid, t))
+            })
+            .collect();
+        v.sort_by(|a, b| (a.publisher, &a.mid).cmp(&(b.publisher, &b.mid)));
+        v
+    }
+
+    fn track_info(&self, pid: PeerId, mid: Mid, t: &TrackIn) -> TrackInfo {
+        TrackInfo {
+            publisher: pid,
+            identity: self.peers.get(&pid).map(|p| p.identity.clone()).unwrap_or_default(),
+            mid: mid.to_string(),
+            kind: kind_str(t.kind),
+            layers: t.meter.rids().iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    fn build_rtc(&self) -> Rtc {
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .enable_bwe(Some(self.config.initial_bitrate))
+            .set_stats_interval(Some(Duration::from_secs(1)))
+            .build(self.now);
+        for addr in &self.config.candidates {
+            if let Ok(c) = Candidate::host(*addr, "udp") {
+                rtc.add_local_candidate(c);
+            }
+        }
+        rtc
+    }
+
+    /// Admits a participant with its first offer and returns the answer.
+    pub fn join(&mut self, req: JoinRequest, offer: SdpOffer) -> Result<(PeerId, SdpAnswer), SfuError> {
+        let mut rtc = self.build_rtc();
+        let answer = rtc.sdp_api().accept_offer(offer)?;
+        let id = PeerId(self.next_id);
+        self.next_id += 1;
+        let room = req.room.clone();
+        self.peers.insert(
+            id,
+            Peer {
+                room: req.room,
+                identity: req.identity,
+                kind: req.kind,
+                may_publish: req.may_publish,
+                rtc,
+                addrs: Vec::new(),
+                published: Vec::new(),
+                outgoing: Vec::new(),
+                pending: None,
+                channel: None,
+                connected: false,
+                estimate: self.config.initial_bitrate,
+                timeout: None,
+                dirty: true,
+            },
+        );
+        self.speakers.entry(room.clone()).or_default();
+        if req.kind == PeerKind::Conference {
+            // Everything already published in the room is offered to the newcomer.
+            let sources: Vec<(PeerId, Mid)> = self
+                .tracks
+                .keys()
+                .filter(|(pid, _)| self.peers.get(pid).is_some_and(|p| p.room == room))
+                .copied()
+                .collect();
+            for source in sources {
+                self.subscribe_inner(id, source);
+            }
+        }
+        if req.kind == PeerKind::Whep && !self.tracks.keys().any(|(pid, _)| self.peers[pid].room == room) {
+            // A viewer waits for a publisher only if it arrived first; that is allowed, and its
+            // sections fill once someone publishes.
+            tracing::debug!(peer = %id, "viewer joined a room with nothing published yet");
+        }
+        Ok((id, answer))
+    }
+
+    /// A new offer from a participant: more or fewer tracks, or an ICE restart after a network
+    /// change. Any offer of ours still waiting is dropped and made again afterwards.
+    pub fn offer(&mut self, id: PeerId, offer: SdpOffer) -> Result<SdpAnswer, SfuError> {
+        let peer = self.peers.get_mut(&id).ok_or(SfuError::UnknownPeer)?;
+        let answer = peer.rtc.sdp_api().accept_offer(offer)?;
+        peer.pending = None;
+        for o in &mut peer.outgoing {
+            if let OutState::Negotiating(_) = o.state {
+                o.state = OutState::ToOpen;
+            }
+        }
+        peer.dirty = true;
+        // Offer again what the participant's offer displaced, once it has this answer.
+        self.renegotiate_soon.push(id);
+        Ok(answer)
+    }
+
+    /// The participant's answer to the engine's last offer.
+    pub fn answer(&mut self, id: PeerId, answer: SdpAnswer) -> Result<(), SfuError> {
+        let peer = self.peers.get_mut(&id).ok_or(SfuError::UnknownPeer)?;
+        let pending = peer.pending.take().ok_or(SfuError::NoPendingOffer)?;
+        peer.rtc.sdp_api().accept_answer(pending, answer)?;
+        let mut opened = Vec::new();
+        for o in &mut peer.outgoing {
+            if let OutState::Negotiating(m) = o.state {
+                o.state = OutState::Open(m);
+                opened.push((m, o.source));
+            }
+        }
+        peer.dirty = true;
+        for (local, (pid, mid)) in opened {
+            if let Some(t) = self.tracks.get_mut(&(pid, mid)) {
+                t.subscribers.push((id, local));
+            }
+            self.out.push_back(SfuOutput::Signal(
+                id,
+                Signal::Mapping { local_mid: local.to_string(), publisher: pid, source_mid: mid.to_string() },
+            ));
+            self.request_keyframe(pid, mid, None);
+        }
+        self.allocate(id);
+        // Sections that waited for this negotiation to finish go in the next one.
+        self.negotiate(id);
+        Ok(())
+    }
+
+    /// A trickled ICE candidate of the participant's.
+    pub fn add_remote_candidate(&mut self, id: PeerId, candidate: &str) -> Result<(), SfuError> {
+        let peer = self.peers.get_mut(&id).ok_or(SfuError::UnknownPeer)?;
+        let c = candidate.strip_prefix("candidate:").map(|_| candidate).unwrap_or(candidate);
+        let c = Candidate::from_sdp_string(c).map_err(|e| SfuError::Sdp(format!("bad candidate: {e}")))?;
+        peer.rtc.add_remote_candidate(c);
+        peer.dirty = true;
+        Ok(())
+    }
+
+    /// Which layer of a published track a subscriber would like at most (the size it renders).
+    pub fn prefer_layer(&mut self, id: PeerId, publisher: PeerId, mid: &str, layer: Option<&str>) -> bool {
+        let Some(peer) = self.peers.get_mut(&id) else { return false };
+        let mid = Mid::from(mid);
+        let mut found = false;
+        for o in peer.outgoing.iter_mut().filter(|o| o.source == (publisher, mid)) {
+            o.preferred = layer.map(Rid::from);
+            found = true;
+        }
+        if found {
+            self.allocate(id);
+        }
+        found
+    }
+
+    /// Removes a participant and everything it published.
+    pub fn leave(&mut self, id: PeerId) {
+        let Some(mut peer) = self.peers.remove(&id) else { return };
+        peer.rtc.disconnect();
+        self.by_addr.retain(|_, p| *p != id);
+        for mid in std::mem::take(&mut peer.published) {
+            self.unpublish(id, &peer.room, mid);
+        }
+        for o in &peer.outgoing {
+            if let Some(t) = self.tracks.get_mut(&o.source) {
+                t.subscribers.retain(|(s, _)| *s != id);
+            }
+        }
+        if !self.peers.values().any(|p| p.room == peer.room) {
+            self.speakers.remove(&peer.room);
+        }
+    }
+
+    fn unpublish(&mut self, id: PeerId, room: &str, mid: Mid) {
+        let Some(track) = self.tracks.remove(&(id, mid)) else { return };
+        for (sub, local) in track.subscribers {
+            if let Some(p) = self.peers.get_mut(&sub) {
+                p.outgoing.retain(|o| o.source != (id, mid));
+                if p.kind == PeerKind::Conference {
+                    p.rtc.sdp_api().stop_media(local);
+                    p.dirty = true;
+                }
+            }
+        }
+        for p in self.peers.values_mut() {
+            p.outgoing.retain(|o| o.source != (id, mid));
+        }
+        let members: Vec<PeerId> = self.room_members(room);
+        for m in members {
+            self.out.push_back(SfuOutput::Signal(m, Signal::TrackUnpublished { publisher: id, mid: mid.to_string() }));
+        }
+        // Renegotiate for the stopped sections.
+        let subs: Vec<PeerId> = self.peers.iter().filter(|(_, p)| p.room == room).map(|(k, _)| *k).collect();
+        for s in subs {
+            self.negotiate(s);
+        }
+    }
+
+    fn room_members(&self, room: &str) -> Vec<PeerId> {
+        let mut v: Vec<_> = self.peers.iter().filter(|(_, p)| p.room == room).map(|(k, _)| *k).collect();
+        v.sort();
+        v
+    }
+
+    /// Feeds a datagram or the passing of time.
+    pub fn handle_input(&mut self, input: Input) {
+        match input {
+            Input::Timeout(now) => {
+                self.now = self.now.max(now);
+                for p in self.peers.values_mut() {
+                    if p.timeout.is_none_or(|t| t <= now) {
+                        let _ = p.rtc.handle_input(Input::Timeout(now));
+                        p.dirty = true;
+                    }
+                }
+                self.tick_speakers(now);
+            }
+            Input::Receive(now, receive) => {
+                self.now = self.now.max(now);
+                let input = Input::Receive(now, receive);
+                let id = match &input {
+                    Input::Receive(_, r) => self.by_addr.get(&r.source).copied(),
+                    _ => None,
+                }
+                .filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)))
+                .or_else(|| self.peers.iter().find(|(_, p)| p.rtc.accepts(&input)).map(|(k, _)| *k));
+                let Some(id) = id else {
+                    metrics::counter!("q10_sfu_datagrams_unmatched_total").increment(1);
+                    return;
+                };
+                let source = match &input {
+                    Input::Receive(_, r) => r.source,
+                    _ => unreachable!(),
+                };
+                let peer = self.peers.get_mut(&id).expect("matched above");
+                if let Err(e) = peer.rtc.handle_input(input) {
+                    tracing::debug!(peer = %id, error = %e, "input refused");
+                }
+                peer.dirty = true;
+                if peer.connected && !peer.addrs.contains(&source) {
+                    peer.addrs.push(source);
+                    self.by_addr.insert(source, id);
+                }
+            }
+        }
+    }
+
+    /// Parses a datagram from the socket and feeds it. Datagrams that are not STUN, DTLS, RTP or
+    /// RTCP are dropped here.
+    pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        match Receive::new(Protocol::Udp, source, self.config.local, data) {
+            Ok(r) => self.handle_input(Input::Receive(now, r)),
+            Err(_) => metrics::counter!("q10_sfu_datagrams_malformed_total").increment(1),
+        }
+    }
+
+    /// The next thing to do: a datagram to send, a signal to deliver, or the time to come back.
+    pub fn poll_output(&mut self) -> SfuOutput {
+        for id in std::mem::take(&mut self.renegotiate_soon) {
+            self.negotiate(id);
+        }
+        loop {
+            if let Some(o) = self.out.pop_front() {
+                return o;
+            }
+            let Some(id) = self.peers.iter().find(|(_, p)| p.dirty).map(|(k, _)| *k) else { break };
+            self.drain(id);
+        }
+        let next = self.peers.values().filter_map(|p| p.timeout).min();
+        let speaker_tick = self.now + SPEAKER_TICK;
+        SfuOutput::Timeout(next.map_or(speaker_tick, |t| t.min(speaker_tick)))
+    }
+
+    /// Polls one participant until it has nothing more to say, acting on its events.
+    fn drain(&mut self, id: PeerId) {
+        let mut events = Vec::new();
+        {
+            let Some(peer) = self.peers.get_mut(&id) else { return };
+            peer.dirty = false;
+            loop {
+                if !peer.rtc.is_alive() {
+                    events.push(Event::IceConnectionStateChange(IceConnectionState::Disconnected));
+                    break;
+                }
+                match peer.rtc.poll_output() {
+                    Ok(Output::Transmit(t)) => self.out.push_back(SfuOutput::Transmit(t)),
+                    Ok(Output::Timeout(t)) => {
+                        peer.timeout = Some(t);
+                        break;
+                    }
+                    Ok(Output::Event(e)) => events.push(e),
+                    Err(e) => {
+                        tracing::debug!(peer = %id, error = %e, "participant failed");
+                        peer.rtc.disconnect();
+                    }
+                }
+            }
+        }
+        for e in events {
+            self.on_event(id, e);
+        }
+    }
+
+    fn on_event(&mut self, id: PeerId, event: Event) {
+        match event {
+            Event::Connected => {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.connected = true;
+                }
+                self.out.push_back(SfuOutput::Signal(id, Signal::Connected));
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) if self.peers.contains_key(&id) => {
+                self.leave(id);
+                self.out.push_back(SfuOutput::Signal(id, Signal::Gone));
+            }
+            Event::MediaAdded(m) => self.on_media_added(id, m.mid, m.kind, m.direction),
+            Event::MediaData(data) => self.forward(id, data),
+            Event::KeyframeRequest(req) => {
+                let source =
+                    self.peers.get_mut(&id).and_then(|p| p.out_mut_by_local(req.mid)).map(|o| (o.source, o.current));
+                if let Some(((pid, mid), rid)) = source {
+                    self.request_keyframe(pid, mid, rid);
+                }
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. }) => {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.estimate = estimate;
+                }
+                self.allocate(id);
+            }
+            Event::ChannelOpen(cid, _) => {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.channel = Some(cid);
+                }
+            }
+            Event::ChannelData(d) => {
+                if !d.binary
+                    && d.data.len() <= MAX_DATA_MESSAGE
+                    && let Ok(text) = String::from_utf8(d.data)
+                {
+                    self.out.push_back(SfuOutput::Signal(id, Signal::Data { from: id, text }));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_media_added(&mut self, id: PeerId, mid: Mid, kind: MediaKind, direction: Direction) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        let ours =
+            peer.outgoing.iter().any(|o| matches!(o.state, OutState::Negotiating(m) | OutState::Open(m) if m == mid));
+        if ours {
+            return;
+        }
+        match direction {
+            Direction::RecvOnly | Direction::SendRecv if peer.kind != PeerKind::Whep => {
+                if !peer.may_publish {
+                    tracing::info!(peer = %id, "participant may not publish; its media section is ignored");
+                    return;
+                }
+                peer.published.push(mid);
+                let room = peer.room.clone();
+                self.tracks.insert(
+                    (id, mid),
+                    TrackIn {
+                        kind,
+                        meter: LayerMeter::default(),
+                        last_keyframe_request: HashMap::new(),
+                        subscribers: Vec::new(),
+                    },
+                );
+                let info = self.track_info(id, mid, &self.tracks[&(id, mid)]);
+                for m in self.room_members(&room) {
+                    if m != id {
+                        self.out.push_back(SfuOutput::Signal(m, Signal::TrackPublished(info.clone())));
+                    }
+                }
+                let viewers: Vec<(PeerId, PeerKind)> =
+                    self.peers.iter().filter(|(k, p)| **k != id && p.room == room).map(|(k, p)| (*k, p.kind)).collect();
+                for (v, vk) in viewers {
+                    match vk {
+                        PeerKind::Conference => self.subscribe_inner(v, (id, mid)),
+                        PeerKind::Whep => self.fill_whep(v),
+                        PeerKind::Whip => {}
+                    }
+                }
+            }
+            Direction::SendOnly if peer.kind == PeerKind::Whep => {
+                // A receive-only section of the viewer's offer: a slot to fill.
+                peer.outgoing.push(TrackOut {
+                    source: (UNBOUND, mid),
+                    kind,
+                    state: OutState::ToOpen,
+                    current: None,
+                    target: None,
+                    preferred: None,
+                });
+                self.fill_whep(id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Binds a WHEP viewer's empty sections to the room's first publisher of each kind.
+    fn fill_whep(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.get(&id) else { return };
+        let room = peer.room.clone();
+        let empty: Vec<(usize, Mid, MediaKind)> = peer
+            .outgoing
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.source.0 == UNBOUND)
+            .map(|(i, o)| (i, o.source.1, o.kind))
+            .collect();
+        if empty.is_empty() {
+            return;
+        }
+        let mut candidates: Vec<(PeerId, Mid, MediaKind)> = self
+            .tracks
+            .iter()
+            .filter(|((pid, _), _)| self.peers.get(pid).is_some_and(|p| p.room == room))
+            .map(|((pid, mid), t)| (*pid, *mid, t.kind))
+            .collect();
+        candidates.sort_by_key(|(p, m, _)| (*p, m.to_string()));
+        let Some(first) = candidates.first().map(|c| c.0) else { return };
+        let mut bound = Vec::new();
+        for (i, local, kind) in empty {
+            if let Some((pid, mid, _)) = candidates.iter().find(|(p, _, k)| *p == first && *k == kind) {
+                bound.push((i, local, (*pid, *mid)));
+            }
+        }
+        let peer = self.peers.get_mut(&id).expect("present above");
+        for (i, local, source) in &bound {
+            peer.outgoing[*i] = TrackOut {
+                source: *source,
+                kind: peer.outgoing[*i].kind,
+                state: OutState::Open(*local),
+                current: None,
+                target: None,
+                preferred: None,
+            };
+        }
+        for (_, local, source) in bound {
+            if let Some(t) = self.tracks.get_mut(&source) {
+                t.subscribers.push((id, local));
+            }
+            self.allocate(id);
+            self.request_keyframe(source.0, source.1, None);
+        }
+    }
+
+    fn subscribe_inner(&mut self, id: PeerId, source: (PeerId, Mid)) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        if peer.outgoing.iter().any(|o| o.source == source) {
+            return;
+        }
+        let Some(kind) = self.tracks.get(&source).map(|t| t.kind) else { return };
+        peer.outgoing.push(TrackOut {
+            source,
+            kind,
+            state: OutState::ToOpen,
+            current: None,
+            target: None,
+            preferred: None,
+        });
+        self.negotiate(id);
+    }
+
+    /// Makes an offer for sections waiting to open or close, unless one is already out.
+    fn negotiate(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        if peer.pending.is_some() || peer.kind != PeerKind::Conference {
+            return;
+        }
+        let mut api = peer.rtc.sdp_api();
+        let mut to_open = Vec::new();
+        for (i, o) in peer.outgoing.iter().enumerate() {
+            if o.state == OutState::ToOpen
+                && let Some(t) = self.tracks.get(&o.source)
+            {
+                let stream = format!("{}", o.source.0);
+                let track = format!("{}-{}", o.source.0, o.source.1);
+                let mid = api.add_media(t.kind, Direction::SendOnly, Some(stream), Some(track), None);
+                to_open.push((i, mid));
+            }
+        }
+        if !api.has_changes() {
+            return;
+        }
+        let Some((offer, pending)) = api.apply() else { return };
+        for (i, mid) in to_open {
+            peer.outgoing[i].state = OutState::Negotiating(mid);
+        }
+        peer.pending = Some(pending);
+        peer.dirty = true;
+        self.out.push_back(SfuOutput::Signal(id, Signal::Offer(offer)));
+    }
+
+    /// A publisher's media: measured, then written to every subscriber whose chosen layer it is.
+    fn forward(&mut self, from: PeerId, data: MediaData) {
+        let now = self.now;
+        let key = (from, data.mid);
+        let Some(track) = self.tracks.get_mut(&key) else { return };
+        let new_layer = track.meter.record(data.rid, data.data.len(), now);
+        let kind = track.kind;
+        let layered = !track.meter.rids().is_empty();
+        let subscribers = track.subscribers.clone();
+        if kind == MediaKind::Audio
+            && let Some(level) = data.ext_vals.audio_level
+            && let Some(p) = self.peers.get(&from)
+            && let Some(d) = self.speakers.get_mut(&p.room)
+        {
+            d.record(from, level, now);
+        }
+        let keyframe = data.is_keyframe();
+        let mut want_keyframe: Vec<Option<Rid>> = Vec::new();
+        for (sub, local) in subscribers {
+            let Some(peer) = self.peers.get_mut(&sub) else { continue };
+            let Some(out) = peer.outgoing.iter_mut().find(|o| o.state == OutState::Open(local) && o.source == key)
+            else {
+                continue;
+            };
+            if layered && data.rid != out.current {
+                // Switch layers only on a keyframe of the layer switched to.
+                if data.rid != out.target {
+                    continue;
+                }
+                if !keyframe {
+                    if !want_keyframe.contains(&data.rid) {
+                        want_keyframe.push(data.rid);
+                    }
+                    continue;
+                }
+                out.current = out.target;
+            }
+            if !data.contiguous && kind == MediaKind::Video && !want_keyframe.contains(&data.rid) {
+                want_keyframe.push(data.rid);
+            }
+            let Some(writer) = peer.rtc.writer(local) else { continue };
+            let Some(pt) = writer.match_params(data.params) else { continue };
+            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
+                tracing::debug!(peer = %sub, error = %e, "write failed");
+            }
+            peer.dirty = true;
+            metrics::counter!("q10_sfu_forwarded_frames_total").increment(1);
+        }
+        want_keyframe.dedup();
+        for rid in want_keyframe {
+            self.request_keyframe(from, data.mid, rid);
+        }
+        if new_layer {
+            // A newly seen layer may change what fits for every subscriber.
+            let subs: Vec<PeerId> =
+                self.tracks.get(&key).map(|t| t.subscribers.iter().map(|s| s.0).collect()).unwrap_or_default();
+            for s in subs {
+                self.allocate(s);
+            }
+        }
+    }
+
+    /// Chooses each video layer a subscriber receives from its bandwidth estimate and preferences.
+    fn allocate(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        let mut budget = peer.estimate.as_f64();
+        let mut wanted = Vec::new();
+        for o in peer.outgoing.iter_mut() {
+            let OutState::Open(_) = o.state else { continue };
+            let Some(t) = self.tracks.get(&o.source) else { continue };
+            if t.kind == MediaKind::Audio {
+                budget -= t.meter.bitrate(None, self.now).unwrap_or(40_000.0);
+                continue;
+            }
+            let choice = choose_layer(&t.meter, o.preferred, budget / 1.0, self.now);
+            if let Some((rid, rate)) = choice {
+                budget -= rate;
+                if o.target != rid {
+                    o.target = rid;
+                    if o.current != rid {
+                        wanted.push((o.source, rid));
+                    }
+                }
+            }
+        }
+        let desired: f64 = peer
+            .outgoing
+            .iter()
+            .filter_map(|o| self.tracks.get(&o.source))
+            .map(|t| t.meter.top_bitrate(self.now))
+            .sum();
+        let desired = Bitrate::bps(desired.max(300_000.0) as u64);
+        peer.rtc.bwe().set_bitrate(Bitrate::kbps(100), desired);
+        for ((pid, mid), rid) in wanted {
+            self.request_keyframe(pid, mid, rid);
+        }
+    }
+
+    /// Asks a publisher for a keyframe on one layer, at most once per interval.
+    fn request_keyframe(&mut self, publisher: PeerId, mid: Mid, rid: Option<Rid>) {
+        let now = self.now;
+        let interval = self.config.keyframe_interval;
+        let Some(t) = self.tracks.get_mut(&(publisher, mid)) else { return };
+        if t.kind != MediaKind::Video {
+            return;
+        }
+        if t.last_keyframe_request.get(&rid).is_some_and(|at| now.saturating_duration_since(*at) < interval) {
+            return;
+        }
+        t.last_keyframe_request.insert(rid, now);
+        let Some(peer) = self.peers.get_mut(&publisher) else { return };
+        if let Some(mut w) = peer.rtc.writer(mid)
+            && w.is_request_keyframe_possible(KeyframeRequestKind::Pli)
+        {
+            let _ = w.request_keyframe(rid, KeyframeRequestKind::Pli);
+            peer.dirty = true;
+            metrics::counter!("q10_sfu_keyframe_requests_total").increment(1);
+        }
+    }
+
+    /// Sends a text message on a participant's data channel.
+    pub fn send_data(&mut self, id: PeerId, text: &str) -> bool {
+        let Some(peer) = self.peers.get_mut(&id) else { return false };
+        let Some(cid) = peer.channel else { return false };
+        let Some(mut ch) = peer.rtc.channel(cid) else { return false };
+        let ok = ch.write(false, text.as_bytes()).is_ok();
+        peer.dirty = true;
+        ok
+    }
+
+    fn tick_speakers(&mut self, now: Instant) {
+        let rooms: Vec<String> = self.speakers.keys().cloned().collect();
+        for room in rooms {
+            let Some(d) = self.speakers.get_mut(&room) else { continue };
+            if let Some(change) = d.decide(now) {
+                for m in self.room_members(&room) {
+                    self.out.push_back(SfuOutput::Signal(m, Signal::ActiveSpeaker(change)));
+                }
+            }
+        }
+    }
+}
+
+/// The publisher of a viewer's section that no track fills yet.
+const UNBOUND: PeerId = PeerId(0);
+const SPEAKER_TICK: Duration = crate::speaker::DECISION_INTERVAL;
+/// The largest data channel message relayed to the room.
+pub const MAX_DATA_MESSAGE: usize = 4 * 1024;
