@@ -292,6 +292,16 @@ fn schedule_removal(state: &Arc<Signaling>, joined: &Joined) {
     });
 }
 
+/// The parser's own report names memory offsets; people get the line it expected instead.
+fn sdp_parse_error(what: &str, e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    let expected = text.lines().find(|l| l.trim_start().starts_with("Expected")).map(str::trim);
+    match expected {
+        Some(x) => format!("the {what} is not valid SDP ({x})"),
+        None => format!("the {what} is not valid SDP"),
+    }
+}
+
 enum Step {
     Quiet,
     Reply(ServerMessage),
@@ -315,7 +325,7 @@ async fn handle(state: &Arc<Signaling>, me: &Joined, peer: &mut Option<PeerId>, 
         ClientMessage::Offer { sdp } => {
             let offer = match SdpOffer::from_sdp_string(&sdp) {
                 Ok(o) => o,
-                Err(e) => return Step::Reply(error(ErrorCode::BadSdp, format!("the offer is not valid SDP: {e}"))),
+                Err(e) => return Step::Reply(error(ErrorCode::BadSdp, sdp_parse_error("offer", &e))),
             };
             if let Some(p) = *peer {
                 match state.sfu.offer(p, offer).await {
@@ -348,7 +358,7 @@ async fn handle(state: &Arc<Signaling>, me: &Joined, peer: &mut Option<PeerId>, 
             };
             let answer = match SdpAnswer::from_sdp_string(&sdp) {
                 Ok(a) => a,
-                Err(e) => return Step::Reply(error(ErrorCode::BadSdp, format!("the answer is not valid SDP: {e}"))),
+                Err(e) => return Step::Reply(error(ErrorCode::BadSdp, sdp_parse_error("answer", &e))),
             };
             match state.sfu.answer(p, answer).await {
                 Ok(()) => Step::Quiet,
@@ -621,8 +631,7 @@ fn read_offer(headers: &HeaderMap, body: &str) -> Result<SdpOffer, HttpError> {
     if body.len() > MAX_MESSAGE_BYTES {
         return Err(HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "the offer is too large"));
     }
-    SdpOffer::from_sdp_string(body)
-        .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, format!("the offer is not valid SDP: {e}")))
+    SdpOffer::from_sdp_string(body).map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, sdp_parse_error("offer", &e)))
 }
 
 async fn whip(
