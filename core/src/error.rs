@@ -29,6 +29,9 @@ pub enum Error {
     TooLarge,
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// A part of the system this request needs is not running in this deployment.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]
@@ -49,6 +52,7 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,6 +69,7 @@ impl Error {
             Error::Conflict(_) => ("conflict", Some(self.to_string()), None),
             Error::TooLarge => ("too-large", Some(self.to_string()), None),
             Error::UnsupportedMediaType(_) => ("unsupported-media-type", Some(self.to_string()), None),
+            Error::Unavailable(_) => ("unavailable", Some(self.to_string()), None),
             Error::Database(_) | Error::Internal(_) => ("internal", None, None),
         };
         Problem {
@@ -88,7 +93,7 @@ pub fn conflict_on_unique(err: sqlx::Error, message: &str) -> Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(self, Error::Unavailable(_)) {
             // The cause goes to the log only; the client sees a bare problem.
             tracing::error!(error = ?self, "request failed");
         }

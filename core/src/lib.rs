@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod jurisdiction;
+pub mod meeting;
 pub mod secrets;
 pub mod store;
 

@@ -3,7 +3,7 @@
 //! SFU's business; this knows a participant's SFU handle only to address it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use q10_sfu::PeerId;
 use q10_signaling_proto::{JoinClaims, ParticipantInfo, ParticipantRole, ServerMessage};
@@ -30,6 +30,8 @@ pub struct Room {
     pub members: HashMap<String, Member>,
     /// Identities removed by a host; their tokens no longer admit them.
     pub removed: HashSet<String>,
+    /// The document page being presented: (presenter, document, page).
+    pub presenting: Option<(String, String, u32)>,
     next_participant: u64,
 }
 
@@ -88,13 +90,32 @@ pub struct Admitted {
     pub resumed: Option<PeerId>,
 }
 
+/// Told when a listed participant enters or leaves a room (a reconnection is neither), e.g. to
+/// keep a meeting's attendance. Called with the rooms locked: implementations only hand the event
+/// on (to a channel, say) and never block.
+pub trait RoomObserver: Send + Sync {
+    fn joined(&self, room: &str, participant: &ParticipantInfo);
+    fn left(&self, room: &str, participant: &ParticipantInfo);
+}
+
 /// All rooms of this signaling server.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Room>>,
+    observer: Option<Arc<dyn RoomObserver>>,
+}
+
+impl std::fmt::Debug for Rooms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rooms").field("rooms", &self.rooms).finish_non_exhaustive()
+    }
 }
 
 impl Rooms {
+    pub fn new(observer: Option<Arc<dyn RoomObserver>>) -> Self {
+        Rooms { rooms: Mutex::default(), observer }
+    }
+
     /// Runs `f` on a room if it exists.
     pub fn with<R>(&self, room: &str, f: impl FnOnce(&mut Room) -> R) -> Option<R> {
         let mut rooms = self.rooms.lock().expect("rooms lock");
@@ -127,10 +148,12 @@ impl Rooms {
             identity: claims.sub.clone(),
             name: claims.name.clone(),
             role: claims.role,
+            unit: claims.unit.clone(),
             audio_muted: false,
             video_muted: false,
             hand_raised: false,
             has_floor: !room.moderated || hosting,
+            screen: None,
         };
         room.members.insert(
             claims.sub.clone(),
@@ -138,6 +161,9 @@ impl Rooms {
         );
         if listed {
             room.broadcast(&ServerMessage::ParticipantJoined { participant: info.clone() }, Some(&info.id));
+            if let Some(o) = &self.observer {
+                o.joined(&claims.room, &info);
+            }
         }
         Ok(Admitted { you: info, participants: room.listed(), locked: room.locked, resumed: None })
     }
@@ -167,6 +193,9 @@ impl Rooms {
         let m = r.members.remove(identity)?;
         if m.listed {
             r.broadcast(&ServerMessage::ParticipantLeft { participant: m.info.id.clone() }, None);
+            if let Some(o) = &self.observer {
+                o.left(room, &m.info);
+            }
         }
         if r.members.is_empty() && r.removed.is_empty() {
             rooms.remove(room);

@@ -22,7 +22,7 @@ use q10_signaling_proto::{
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-use crate::rooms::{Refusal, Rooms};
+use crate::rooms::{Refusal, RoomObserver, Rooms};
 use crate::token::{JoinTokenError, JoinTokens};
 
 /// Settings of the signaling service.
@@ -72,12 +72,18 @@ impl std::fmt::Debug for Signaling {
 }
 
 impl Signaling {
-    pub fn new(tokens: JoinTokens, sfu: SfuHandle, config: SignalingConfig) -> Arc<Self> {
+    /// `observer`, if any, hears of every participant entering and leaving a room.
+    pub fn new(
+        tokens: JoinTokens,
+        sfu: SfuHandle,
+        config: SignalingConfig,
+        observer: Option<Arc<dyn RoomObserver>>,
+    ) -> Arc<Self> {
         let per_minute = NonZeroU32::new(config.joins_per_minute.max(1)).expect("at least one");
         Arc::new(Signaling {
             tokens,
             sfu,
-            rooms: Rooms::default(),
+            rooms: Rooms::new(observer),
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             connections: AtomicU64::new(0),
             http_sessions: Default::default(),
@@ -183,6 +189,10 @@ async fn session(state: Arc<Signaling>, mut socket: WebSocket, ip: IpAddr) {
         state.rooms.detach(&joined.room, &joined.claims.sub, joined.conn);
         schedule_removal(&state, &joined);
         return;
+    }
+    let presenting = state.rooms.with(&joined.room, |r| r.presenting.clone()).flatten();
+    if let Some((by, document, page)) = presenting {
+        send(&mut socket, &ServerMessage::Presenting { by, document: Some(document), page }).await;
     }
     if let Some(p) = peer
         && let Ok(tracks) = state.sfu.tracks(joined.room.clone()).await
@@ -395,8 +405,23 @@ async fn handle(state: &Arc<Signaling>, me: &Joined, peer: &mut Option<PeerId>, 
             }
             state.rooms.update(room, identity, |i| match kind {
                 MediaKindName::Audio => i.audio_muted = muted,
-                MediaKindName::Video | MediaKindName::Screen => i.video_muted = muted,
+                MediaKindName::Video => i.video_muted = muted,
+                MediaKindName::Screen if muted => i.screen = None,
+                MediaKindName::Screen => {}
             });
+            Step::Quiet
+        }
+        ClientMessage::Screen { mid } => {
+            if mid.as_ref().is_some_and(|m| m.is_empty() || m.len() > 32) {
+                return Step::Reply(error(
+                    ErrorCode::BadMessage,
+                    "mid is the sending section's id, 1 to 32 characters",
+                ));
+            }
+            if mid.is_some() && !me.claims.role.may_publish() {
+                return Step::Reply(error(ErrorCode::Forbidden, "this role may not share a screen"));
+            }
+            state.rooms.update(room, identity, |i| i.screen = mid);
             Step::Quiet
         }
         ClientMessage::Chat { text } => {
@@ -417,6 +442,20 @@ async fn handle(state: &Arc<Signaling>, me: &Joined, peer: &mut Option<PeerId>, 
             }
             let msg = ServerMessage::Reaction { from: me.participant.clone(), emoji };
             state.rooms.with(room, |r| r.broadcast(&msg, None));
+            Step::Quiet
+        }
+        ClientMessage::Present { document, page } => {
+            if !me.claims.role.may_publish() {
+                return Step::Reply(error(ErrorCode::Forbidden, "only hosts and speakers may present"));
+            }
+            if document.as_ref().is_some_and(|d| d.is_empty() || d.len() > 64) {
+                return Step::Reply(error(ErrorCode::BadMessage, "document is a document id, 1 to 64 characters"));
+            }
+            let msg = ServerMessage::Presenting { by: me.participant.clone(), document: document.clone(), page };
+            state.rooms.with(room, |r| {
+                r.presenting = document.map(|d| (me.participant.clone(), d, page));
+                r.broadcast(&msg, None);
+            });
             Step::Quiet
         }
         ClientMessage::Moderate { action } => {

@@ -35,6 +35,8 @@ pub struct NewJoinToken {
     pub identity: String,
     pub name: String,
     pub role: ParticipantRole,
+    /// The administrative unit the participant attends for (roll call), if any.
+    pub unit: Option<String>,
     pub ttl: Duration,
 }
 
@@ -74,6 +76,9 @@ impl JoinTokens {
         check_label("room", &req.room, 128)?;
         check_label("identity", &req.identity, 128)?;
         check_label("name", &req.name, 128)?;
+        if let Some(unit) = &req.unit {
+            check_label("unit", unit, 32)?;
+        }
         if req.ttl <= Duration::ZERO || req.ttl > MAX_TTL {
             return Err(JoinTokenError::Invalid("ttl must be between 1 second and 7 days".into()));
         }
@@ -85,6 +90,7 @@ impl JoinTokens {
             name: req.name.clone(),
             room: req.room.clone(),
             role: req.role,
+            unit: req.unit.clone(),
             iat,
             nbf: iat,
             exp: (now + req.ttl).unix_timestamp(),
@@ -141,6 +147,7 @@ mod tests {
             identity: "ward-7-chair".into(),
             name: "Phường 7".into(),
             role: ParticipantRole::Speaker,
+            unit: None,
             ttl: Duration::hours(1),
         }
     }

@@ -129,6 +129,18 @@ impl Drop for Server {
     }
 }
 
+/// Stands in for the signaling key in API tests: the "token" spells out the grant, so tests can
+/// check what the core asked for. Real tokens are covered by the signaling crate and the browser
+/// tests, which go through `q10 serve`.
+pub struct GrantEcho;
+
+impl q10_core::meeting::RoomTokens for GrantEcho {
+    fn mint(&self, g: &q10_core::meeting::RoomGrant, _now: time::OffsetDateTime) -> anyhow::Result<String> {
+        let role = if g.host { "host" } else { "speaker" };
+        Ok(format!("{}|{}|{}|{}", g.room, g.identity, role, g.unit.as_deref().unwrap_or("-")))
+    }
+}
+
 impl Server {
     /// Serves the core on `store` with the system clock.
     pub async fn start(store: Store) -> Server {
@@ -145,6 +157,7 @@ impl Server {
             roles: vec!["core".into()],
             secure_cookies: false,
             body_limit: 64 * 1024,
+            room_tokens: Some(Arc::new(GrantEcho)),
         };
         let app = q10_core::http::app(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");

@@ -40,6 +40,7 @@ on_both_engines!(
     bad_input_gets_a_clear_problem_and_changes_nothing,
     disabling_an_account_ends_its_sessions,
     concurrent_logins_keep_the_audit_chain_whole,
+    meetings_invite_wards_hold_documents_and_keep_attendance,
 );
 
 struct Demo {
@@ -122,6 +123,17 @@ async fn migrated_schema_is_what_the_code_expects(engine: Engine) {
 /// `Some(&[])` = any logged-in account.
 fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>> {
     use Role::*;
+    const STAFF: &[Role] = &[
+        Admin,
+        DistrictOfficial,
+        WardOfficial,
+        RegistryClerk,
+        ComplaintHandler,
+        Operator,
+        Doctor,
+        ClinicStaff,
+        Cashier,
+    ];
     let any: Option<&'static [Role]> = Some(&[]);
     BTreeMap::from([
         ((Method::GET, "/healthz"), None),
@@ -143,6 +155,15 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::POST, "/api/v1/users/{id}/disable"), Some(&[Admin])),
         ((Method::GET, "/api/v1/audit"), Some(&[Admin])),
         ((Method::GET, "/api/v1/audit/verify"), Some(&[Admin])),
+        ((Method::GET, "/api/v1/meetings"), Some(STAFF)),
+        ((Method::POST, "/api/v1/meetings"), Some(&[Admin, DistrictOfficial, WardOfficial])),
+        ((Method::GET, "/api/v1/meetings/{id}"), Some(STAFF)),
+        ((Method::POST, "/api/v1/meetings/{id}/join"), Some(STAFF)),
+        ((Method::GET, "/api/v1/meetings/{id}/documents"), Some(STAFF)),
+        ((Method::POST, "/api/v1/meetings/{id}/documents"), Some(&[Admin, DistrictOfficial, WardOfficial])),
+        ((Method::GET, "/api/v1/meetings/{id}/documents/{doc}"), Some(STAFF)),
+        ((Method::GET, "/api/v1/meetings/{id}/attendance"), Some(STAFF)),
+        ((Method::GET, "/api/v1/meetings/{id}/attendance.csv"), Some(STAFF)),
     ])
 }
 
@@ -169,7 +190,7 @@ async fn every_role_against_every_endpoint(engine: Engine) {
         callers.push((Some(role), Some(demo.token(role).await)));
     }
     for ((method, path), rule) in &expected {
-        let concrete = path.replace("{code}", "27211").replace("{id}", "999999");
+        let concrete = path.replace("{code}", "27211").replace("{id}", "999999").replace("{doc}", "d1");
         for (role, token) in &callers {
             // Logging out ends the session used: give it one of its own.
             let token = match (path.ends_with("/logout"), role) {
@@ -544,4 +565,135 @@ async fn concurrent_logins_keep_the_audit_chain_whole(engine: Engine) {
     q10_core::audit::append(&mut tx, &state.secrets.audit, event, OffsetDateTime::now_utc()).await.unwrap();
     tx.commit().await.unwrap();
     assert!(q10_core::audit::verify(&state.store, &state.secrets.audit).await.unwrap().ok);
+}
+
+async fn meetings_invite_wards_hold_documents_and_keep_attendance(engine: Engine) {
+    let Some((_db, demo)) = demo_for(engine).await else {
+        return;
+    };
+    let district = demo.token(Role::DistrictOfficial).await;
+    let ward = demo.token(Role::WardOfficial).await;
+    let cashier = demo.token(Role::Cashier).await;
+    let doctor = demo.token(Role::Doctor).await;
+    let starts = (OffsetDateTime::now_utc() + time::Duration::hours(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+
+    // Bad input is refused with the field at fault, and nothing is created.
+    for (body, field) in [
+        (json!({ "title": " ", "starts_at": starts, "wards": ["27211"] }), Some("title")),
+        (json!({ "title": "Giao ban", "starts_at": starts, "wards": [] }), Some("wards")),
+        (json!({ "title": "Giao ban", "starts_at": starts, "wards": ["99999"] }), Some("wards")),
+        (json!({ "title": "Giao ban", "starts_at": "tomorrow", "wards": ["27211"] }), None),
+        (json!({ "title": "Giao ban", "starts_at": starts, "wards": ["27211"], "x": 1 }), None),
+    ] {
+        let (status, p) = problem(demo.post("/api/v1/meetings", &district).json(&body).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(p.field.as_deref(), field, "{body}");
+    }
+    // A ward official cannot invite a ward outside its own.
+    let res = demo
+        .post("/api/v1/meetings", &ward)
+        .json(&json!({ "title": "Họp", "starts_at": starts, "wards": ["27190"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::FORBIDDEN);
+    let listed: Vec<Value> = demo.get("/api/v1/meetings", &district).send().await.unwrap().json().await.unwrap();
+    assert!(listed.is_empty(), "nothing was created: {listed:?}");
+
+    let res = demo
+        .post("/api/v1/meetings", &district)
+        .json(&json!({ "title": "Giao ban quận – phường", "starts_at": starts, "wards": ["27211", "27190"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let meeting: q10_core_api::Meeting = res.json().await.unwrap();
+    assert!(meeting.host);
+    let codes: Vec<&str> = meeting.wards.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["27190", "27211"]);
+    let path = |rest: &str| format!("/api/v1/meetings/{}{rest}", meeting.id);
+
+    // The invited ward's official sees it; staff of neither invited ward do not, not even by id.
+    let seen: Vec<q10_core_api::Meeting> =
+        demo.get("/api/v1/meetings", &ward).send().await.unwrap().json().await.unwrap();
+    assert_eq!(seen.iter().map(|m| m.id).collect::<Vec<_>>(), [meeting.id]);
+    assert!(!seen[0].host);
+    for outsider in [&cashier, &doctor] {
+        let seen: Vec<Value> = demo.get("/api/v1/meetings", outsider).send().await.unwrap().json().await.unwrap();
+        assert!(seen.is_empty());
+        assert_eq!(problem(demo.get(&path(""), outsider).send().await.unwrap()).await.0, StatusCode::NOT_FOUND);
+        let join = demo.post(&path("/join"), outsider).send().await.unwrap();
+        assert_eq!(problem(join).await.0, StatusCode::NOT_FOUND);
+    }
+
+    // Joining mints a token for the room: host for the host, speaker with its ward for the ward.
+    let join: q10_core_api::MeetingJoin =
+        demo.post(&path("/join"), &district).send().await.unwrap().json().await.unwrap();
+    assert_eq!((join.role.as_str(), join.unit.as_deref()), ("host", Some("771")));
+    assert_eq!(join.token, format!("{}|{}|host|771", meeting.room, join.identity));
+    let join: q10_core_api::MeetingJoin = demo.post(&path("/join"), &ward).send().await.unwrap().json().await.unwrap();
+    assert_eq!((join.role.as_str(), join.unit.as_deref()), ("speaker", Some("27211")));
+
+    // Documents: the host attaches PDFs; others read them; anything else is refused.
+    let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    let upload = |token: &str, name: &str, ct: &str, body: Vec<u8>| {
+        demo.post(&format!("{}?name={name}", path("/documents")), token).header("content-type", ct).body(body)
+    };
+    let res = upload(&district, "to-trinh.pdf", "application/pdf", pdf.clone()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let doc: q10_core_api::MeetingDocument = res.json().await.unwrap();
+    assert_eq!(doc.size, pdf.len() as i64);
+    let res = upload(&district, "x.pdf", "application/pdf", b"<html>".to_vec()).send().await.unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let res = upload(&district, "x.pdf", "text/plain", pdf.clone()).send().await.unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let res = upload(&district, "..%2Fx.pdf", "application/pdf", pdf.clone()).send().await.unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::BAD_REQUEST);
+    let res = upload(&ward, "y.pdf", "application/pdf", pdf.clone()).send().await.unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::FORBIDDEN);
+    let docs: Vec<q10_core_api::MeetingDocument> =
+        demo.get(&path("/documents"), &ward).send().await.unwrap().json().await.unwrap();
+    assert_eq!(docs.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["to-trinh.pdf"]);
+    let res = demo.get(&path(&format!("/documents/{}", doc.id)), &ward).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), pdf);
+    let res = demo.get(&path("/documents/nope"), &ward).send().await.unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::NOT_FOUND);
+
+    // Attendance, as the signaling service reports it: the ward is called present while there.
+    let store = &demo.server.state.store;
+    let t0 = OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    let joined = |who: &str, unit: &str, at| q10_core::meeting::RoomEvent::Joined {
+        room: meeting.room.clone(),
+        identity: who.into(),
+        name: format!("Cán bộ {who}"),
+        unit: Some(unit.into()),
+        at,
+    };
+    q10_core::meeting::record(store, &joined("user-1", "771", t0)).await.unwrap();
+    q10_core::meeting::record(store, &joined("user-3", "27211", t0 + time::Duration::minutes(1))).await.unwrap();
+    let left = q10_core::meeting::RoomEvent::Left {
+        room: meeting.room.clone(),
+        identity: "user-3".into(),
+        at: t0 + time::Duration::minutes(6),
+    };
+    q10_core::meeting::record(store, &left).await.unwrap();
+    // A room that is no meeting leaves no trace.
+    let other = q10_core::meeting::RoomEvent::Left { room: "ad-hoc".into(), identity: "x".into(), at: t0 };
+    q10_core::meeting::record(store, &other).await.unwrap();
+    let report: q10_core_api::Attendance =
+        demo.get(&path("/attendance"), &ward).send().await.unwrap().json().await.unwrap();
+    assert_eq!(report.entries.len(), 2);
+    let ward_stay = report.entries.iter().find(|e| e.identity == "user-3").unwrap();
+    assert_eq!(ward_stay.seconds, 300);
+    let roll: Vec<(&str, bool, bool)> =
+        report.roll_call.iter().map(|r| (r.code.as_str(), r.attended, r.present)).collect();
+    assert_eq!(roll, [("27190", false, false), ("27211", true, false)]);
+    let csv = demo.get(&path("/attendance.csv"), &district).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.contains("\"Cán bộ user-3\",\"user-3\",\"27211\","), "{csv}");
 }

@@ -13,9 +13,21 @@ static STATIC: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/static");
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// Reads a page or asset: from `Q10_UI_DIR` when set (for working on the front end without
+/// rebuilding), otherwise from the copy embedded at build time.
+fn contents(path: &str) -> Option<Vec<u8>> {
+    if path.split('/').any(|part| part.is_empty() || part == ".." || part.starts_with('.')) {
+        return None;
+    }
+    match std::env::var_os("Q10_UI_DIR") {
+        Some(dir) => std::fs::read(std::path::Path::new(&dir).join(path)).ok(),
+        None => STATIC.get_file(path).map(|f| f.contents().to_vec()),
+    }
+}
+
 fn file(path: &str) -> Response {
-    match STATIC.get_file(path) {
-        Some(f) => {
+    match contents(path) {
+        Some(body) => {
             let mime = mime_guess::from_path(path).first_or_octet_stream();
             (
                 [
@@ -24,7 +36,7 @@ fn file(path: &str) -> Response {
                     (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
                     (header::CACHE_CONTROL, "no-cache".to_string()),
                 ],
-                f.contents(),
+                body,
             )
                 .into_response()
         }
@@ -36,6 +48,7 @@ fn file(path: &str) -> Response {
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { file("index.html") }))
+        .route("/room", get(|| async { file("room.html") }))
         .route("/assets/{*path}", get(|Path(path): Path<String>| async move { file(&format!("assets/{path}")) }))
 }
 

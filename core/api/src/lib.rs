@@ -227,3 +227,106 @@ pub struct AuditVerification {
     /// What is wrong, if anything.
     pub problem: Option<String>,
 }
+
+/// A meeting to create: a district-to-ward conference with its invited units.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMeeting {
+    /// 1 to 200 characters.
+    pub title: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    /// Codes of the administrative units invited (wards, or the district itself); 1 to 50.
+    pub wards: Vec<String>,
+}
+
+/// An administrative unit invited to a meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MeetingUnit {
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+}
+
+/// A meeting as its invitees see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Meeting {
+    pub id: i64,
+    pub title: String,
+    /// The conference room it is held in.
+    pub room: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    /// Display name of the host (the account that created it).
+    pub host_name: String,
+    /// The invited units, in code order.
+    pub wards: Vec<MeetingUnit>,
+    /// Whether the caller hosts it.
+    pub host: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What a client needs to enter a meeting's room.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MeetingJoin {
+    pub room: String,
+    /// A join token for the signaling WebSocket, valid for a few hours.
+    pub token: String,
+    pub identity: String,
+    pub name: String,
+    /// `host` for the meeting's host, `speaker` for everyone else.
+    pub role: String,
+    /// The unit the caller attends for in the roll call.
+    pub unit: Option<String>,
+}
+
+/// A document of a paperless meeting.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MeetingDocument {
+    pub id: String,
+    pub name: String,
+    /// Bytes.
+    pub size: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    pub uploaded_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub uploaded_at: OffsetDateTime,
+}
+
+/// One invited unit in the roll call.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RollCall {
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: String,
+    /// Someone attended for this unit at some point.
+    pub attended: bool,
+    /// Someone attends for it now.
+    pub present: bool,
+}
+
+/// One stay of a participant in the meeting's room.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttendanceEntry {
+    pub identity: String,
+    pub name: String,
+    pub unit: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+    /// `None` while still in the room.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub left_at: Option<OffsetDateTime>,
+    /// Time in the room so far.
+    pub seconds: i64,
+}
+
+/// Who attended a meeting, when and for how long.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Attendance {
+    pub meeting_id: i64,
+    pub title: String,
+    pub roll_call: Vec<RollCall>,
+    pub entries: Vec<AttendanceEntry>,
+}

@@ -17,6 +17,7 @@ mod audit_log;
 mod auth;
 mod extract;
 mod jurisdictions;
+mod meetings;
 pub mod openapi;
 mod system;
 mod users;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Mints conference join tokens; `None` where this deployment runs no conferencing.
+    pub room_tokens: Option<crate::meeting::SharedRoomTokens>,
 }
 
 impl AppState {
@@ -53,6 +56,7 @@ pub fn routes() -> access::Routes {
     let routes = auth::routes(routes);
     let routes = jurisdictions::routes(routes);
     let routes = users::routes(routes);
+    let routes = meetings::routes(routes);
     audit_log::routes(routes)
 }
 

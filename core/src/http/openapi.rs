@@ -10,7 +10,7 @@ use utoipa::openapi::security::{
 };
 
 use super::access::{Access, Endpoint};
-use super::{audit_log, auth, jurisdictions, system, users};
+use super::{audit_log, auth, jurisdictions, meetings, system, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +39,15 @@ use super::{audit_log, auth, jurisdictions, system, users};
         users::staff,
         audit_log::list,
         audit_log::verify,
+        meetings::list,
+        meetings::create,
+        meetings::one,
+        meetings::join,
+        meetings::documents,
+        meetings::upload,
+        meetings::document,
+        meetings::attendance,
+        meetings::attendance_csv,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 
 pub mod audit;
 pub mod jurisdictions;
+pub mod meetings;
 pub mod sessions;
 pub mod users;
 
@@ -247,6 +248,10 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
         "jurisdictions",
         &["boundary", "code", "id", "kind", "name_en", "name_vi", "parent_id", "source_note", "valid_from", "valid_to"],
     ),
+    ("meeting_attendance", &["id", "identity", "joined_at", "left_at", "meeting_id", "name", "unit"]),
+    ("meeting_documents", &["content", "id", "meeting_id", "name", "sha256", "size", "uploaded_at", "uploaded_by"]),
+    ("meeting_units", &["jurisdiction_id", "meeting_id"]),
+    ("meetings", &["created_at", "created_by", "id", "room", "starts_at", "title"]),
     ("role_grants", &["jurisdiction_id", "role", "user_id"]),
     ("sessions", &["created_at", "csrf_hash", "expires_at", "id", "kind", "revoked_at", "token_hash", "user_id"]),
     (

@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod meetings;
 mod serve;
 mod telemetry;
 
@@ -123,6 +124,9 @@ struct TokenArgs {
     /// host, speaker, listener or recorder.
     #[arg(long, default_value = "speaker")]
     role: ParticipantRole,
+    /// Administrative unit code the participant attends for (shown in a meeting's roll call).
+    #[arg(long)]
+    unit: Option<String>,
     /// How long the token is valid, e.g. 30m, 1h, 2d (at most 7 days).
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     ttl: std::time::Duration,
@@ -213,6 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 identity: t.identity,
                 name,
                 role: t.role,
+                unit: t.unit,
                 ttl: time::Duration::try_from(t.ttl).map_err(|_| anyhow::anyhow!("ttl out of range"))?,
             };
             commands::token(load(&t.store.overrides)?, request)

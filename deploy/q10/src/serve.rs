@@ -48,6 +48,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             roles: roles.clone(),
             secure_cookies: config.auth.secure_cookies,
             body_limit: config.body_limit,
+            room_tokens: Some(Arc::new(crate::meetings::MeetingTokens(q10_signaling::JoinTokens::new(
+                secrets.token_signing.clone(),
+            )))),
         };
         store = Some(s);
         q10_core::http::app(state).merge(q10_ui::router())
@@ -59,7 +62,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         // The media engine runs in the process that signals for it; the two talk in memory.
         let sfu = q10_sfu::SfuHandle::start(&config.sfu).await.context("cannot start the media server")?;
         let tokens = q10_signaling::JoinTokens::new(secrets.token_signing.clone());
-        let signaling = q10_signaling::Signaling::new(tokens, sfu, q10_signaling::SignalingConfig::default());
+        // Attendance goes straight to the core's store when the core runs in this process.
+        let observer = match &store {
+            Some(s) => Some(crate::meetings::attendance_feed(s.clone()).await?),
+            None => {
+                tracing::warn!("the core runs in another process: meeting attendance is not recorded by this one");
+                None
+            }
+        };
+        let signaling = q10_signaling::Signaling::new(tokens, sfu, q10_signaling::SignalingConfig::default(), observer);
         app.merge(q10_signaling::router(signaling))
     } else {
         app

@@ -65,6 +65,10 @@ pub struct JoinClaims {
     /// The room this token admits to.
     pub room: String,
     pub role: ParticipantRole,
+    /// The administrative unit (ward or district code) the participant attends for, so a
+    /// district-to-ward meeting can call the roll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// Issued at (Unix seconds).
     pub iat: i64,
     /// Not valid before (Unix seconds).
@@ -107,6 +111,10 @@ pub enum ClientMessage {
         mid: String,
         layer: Option<String>,
     },
+    /// The client shares its screen on its sending video section `mid`, or stopped (`None`).
+    Screen {
+        mid: Option<String>,
+    },
     /// The client's microphone or camera was muted or unmuted.
     Mute {
         kind: MediaKindName,
@@ -121,6 +129,12 @@ pub enum ClientMessage {
     },
     Reaction {
         emoji: String,
+    },
+    /// The presenter shows page `page` of a meeting document to everyone (`document` is the
+    /// core's document id), or stops presenting (`None`). Hosts and speakers only.
+    Present {
+        document: Option<String>,
+        page: u32,
     },
     /// Host controls.
     Moderate {
@@ -178,11 +192,17 @@ pub struct ParticipantInfo {
     pub identity: String,
     pub name: String,
     pub role: ParticipantRole,
+    /// The administrative unit the participant attends for, if its token names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     pub audio_muted: bool,
     pub video_muted: bool,
     pub hand_raised: bool,
     /// Whether the participant may speak while the room is moderated.
     pub has_floor: bool,
+    /// The publisher's video section that carries its shared screen, while it shares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen: Option<String>,
 }
 
 /// A published track, so clients can put each incoming stream under the right name.
@@ -253,6 +273,13 @@ pub enum ServerMessage {
     Reaction {
         from: String,
         emoji: String,
+    },
+    /// What everyone should be looking at: a page of a meeting document, or nothing. Also sent
+    /// right after `joined` while something is presented.
+    Presenting {
+        by: String,
+        document: Option<String>,
+        page: u32,
     },
     RoomLocked {
         locked: bool,
