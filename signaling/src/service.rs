@@ -121,8 +121,10 @@ async fn websocket(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    ws.max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
+    // The socket takes up to twice the limit so that an oversized message can be refused with a
+    // reason; anything larger than that ends the connection at once.
+    ws.max_message_size(MAX_MESSAGE_BYTES * 2)
+        .max_frame_size(MAX_MESSAGE_BYTES * 2)
         .on_upgrade(move |socket| session(state, socket, addr.ip()))
 }
 
@@ -212,6 +214,10 @@ async fn session(state: Arc<Signaling>, mut socket: WebSocket, ip: IpAddr) {
                 let reply = match incoming {
                     Ok(text) => match ClientMessage::parse(&text) {
                         Ok(msg) => handle(&state, &joined, &mut peer, msg).await,
+                        Err((ErrorCode::TooLarge, message)) => {
+                            send(&mut socket, &error(ErrorCode::TooLarge, message)).await;
+                            break;
+                        }
                         Err((code, message)) => Step::Reply(error(code, message)),
                     },
                     Err(e) => Step::Reply(e),

@@ -1,0 +1,391 @@
+//! The signaling WebSocket over a real loopback socket, with the real SFU behind it: join tokens,
+//! bad input, join floods, room state (chat, screen, presented page, units), host controls,
+//! reconnection, and the room observer.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use q10_sfu::{SfuConfig, SfuHandle};
+use q10_signaling::rooms::RoomObserver;
+use q10_signaling::{JoinTokens, NewJoinToken, Signaling, SignalingConfig};
+use q10_signaling_proto::{ParticipantInfo, ParticipantRole};
+use secrecy::SecretSlice;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const KEY: [u8; 32] = [42; 32];
+
+/// What the observer heard, as "joined room identity unit" / "left room identity".
+#[derive(Default)]
+struct Events(Mutex<Vec<String>>);
+
+impl RoomObserver for Events {
+    fn joined(&self, room: &str, p: &ParticipantInfo) {
+        let unit = p.unit.as_deref().unwrap_or("-");
+        self.0.lock().unwrap().push(format!("joined {room} {} {unit}", p.identity));
+    }
+    fn left(&self, room: &str, p: &ParticipantInfo) {
+        self.0.lock().unwrap().push(format!("left {room} {}", p.identity));
+    }
+}
+
+struct Server {
+    url: String,
+    tokens: JoinTokens,
+    sfu: SfuHandle,
+    events: Arc<Events>,
+}
+
+async fn serve(config: SignalingConfig) -> Server {
+    let sfu = SfuHandle::start(&SfuConfig { udp: "127.0.0.1:0".parse().unwrap(), public_ip: None }).await.unwrap();
+    let events = Arc::new(Events::default());
+    let observer: Arc<dyn RoomObserver> = events.clone();
+    let signaling =
+        Signaling::new(JoinTokens::new(SecretSlice::from(KEY.to_vec())), sfu.clone(), config, Some(observer));
+    let app = q10_signaling::router(signaling);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    Server { url: format!("ws://{addr}/rtc/v1"), tokens: JoinTokens::new(SecretSlice::from(KEY.to_vec())), sfu, events }
+}
+
+impl Server {
+    fn token(&self, room: &str, identity: &str, role: ParticipantRole, unit: Option<&str>) -> String {
+        self.token_at(room, identity, role, unit, OffsetDateTime::now_utc())
+    }
+
+    fn token_at(
+        &self,
+        room: &str,
+        identity: &str,
+        role: ParticipantRole,
+        unit: Option<&str>,
+        now: OffsetDateTime,
+    ) -> String {
+        let req = NewJoinToken {
+            room: room.into(),
+            identity: identity.into(),
+            name: format!("Name of {identity}"),
+            role,
+            unit: unit.map(String::from),
+            ttl: time::Duration::hours(1),
+        };
+        self.tokens.mint(&req, now).unwrap()
+    }
+
+    async fn connect(&self) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(self.url.as_str()).await.unwrap();
+        Client { ws }
+    }
+
+    /// A connection joined to `room`; returns it with the `joined` message.
+    async fn join(&self, room: &str, identity: &str, role: ParticipantRole, unit: Option<&str>) -> (Client, Value) {
+        let mut c = self.connect().await;
+        c.send(json!({ "type": "join", "v": 1, "room": room, "token": self.token(room, identity, role, unit) })).await;
+        let joined = c.expect("joined").await;
+        (c, joined)
+    }
+}
+
+struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    async fn send(&mut self, v: Value) {
+        self.ws.send(Message::Text(v.to_string().into())).await.unwrap();
+    }
+
+    async fn send_raw(&mut self, m: Message) {
+        self.ws.send(m).await.unwrap();
+    }
+
+    /// The next message, or `None` when the server closed the connection.
+    async fn next(&mut self) -> Option<Value> {
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
+                .await
+                .expect("the server answers within 5 seconds");
+            match m {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
+                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).expect("the server sends JSON")),
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Reads until a message of type `kind`, failing if the connection closes first.
+    async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            match self.next().await {
+                Some(m) if m["type"] == kind => return m,
+                Some(_) => continue,
+                None => panic!("the connection closed while waiting for {kind}"),
+            }
+        }
+    }
+
+    /// The error the next message must be.
+    async fn expect_error(&mut self, code: &str) -> String {
+        let m = self.next().await.expect("an error message");
+        assert_eq!((m["type"].as_str(), m["code"].as_str()), (Some("error"), Some(code)), "{m}");
+        m["message"].as_str().unwrap().to_string()
+    }
+
+    async fn expect_closed(&mut self) {
+        loop {
+            if self.next().await.is_none() {
+                return;
+            }
+        }
+    }
+
+    async fn ping(&mut self, id: u64) {
+        self.send(json!({ "type": "ping", "id": id })).await;
+        assert_eq!(self.expect("pong").await["id"], id);
+    }
+}
+
+#[tokio::test]
+async fn join_tokens_are_checked_with_a_reason() {
+    let s = serve(SignalingConfig::default()).await;
+    let host = ParticipantRole::Host;
+    let cases = [
+        (json!({ "type": "join", "v": 1, "room": "r1", "token": "not.a.token" }), "bad_token", "malformed"),
+        (
+            json!({ "type": "join", "v": 1, "room": "r1", "token": s.token("r2", "a", host, None) }),
+            "bad_token",
+            "another room",
+        ),
+        (
+            json!({ "type": "join", "v": 1, "room": "r1",
+                    "token": s.token_at("r1", "a", host, None, OffsetDateTime::now_utc() - time::Duration::hours(2)) }),
+            "bad_token",
+            "expired",
+        ),
+        (
+            json!({ "type": "join", "v": 2, "room": "r1", "token": s.token("r1", "a", host, None) }),
+            "unsupported_version",
+            "version",
+        ),
+        (
+            json!({ "type": "join", "v": 1, "room": "../r1", "token": s.token("r1", "a", host, None) }),
+            "bad_message",
+            "room name",
+        ),
+        (json!({ "type": "ping", "id": 1 }), "not_joined", "join"),
+    ];
+    for (first, code, says) in cases {
+        let mut c = s.connect().await;
+        c.send(first.clone()).await;
+        let message = c.expect_error(code).await;
+        assert!(message.contains(says), "{first}: {message}");
+        c.expect_closed().await;
+    }
+    // Another key's token is refused as well.
+    let other = JoinTokens::new(SecretSlice::from(vec![1u8; 32]));
+    let req = NewJoinToken {
+        room: "r1".into(),
+        identity: "a".into(),
+        name: "A".into(),
+        role: host,
+        unit: None,
+        ttl: time::Duration::hours(1),
+    };
+    let mut c = s.connect().await;
+    c.send(
+        json!({ "type": "join", "v": 1, "room": "r1", "token": other.mint(&req, OffsetDateTime::now_utc()).unwrap() }),
+    )
+    .await;
+    assert!(c.expect_error("bad_token").await.contains("signature"));
+    assert!(s.events.0.lock().unwrap().is_empty(), "nobody was admitted");
+}
+
+#[tokio::test]
+async fn bad_messages_get_errors_and_the_session_goes_on() {
+    let s = serve(SignalingConfig::default()).await;
+    let (mut c, _) = s.join("r1", "a", ParticipantRole::Speaker, None).await;
+    c.send_raw(Message::Text("not json".into())).await;
+    c.expect_error("bad_message").await;
+    c.send(json!({ "type": "fly" })).await;
+    c.expect_error("bad_message").await;
+    c.send(json!({ "type": "ping", "id": 1, "extra": true })).await;
+    c.expect_error("bad_message").await;
+    c.send_raw(Message::Binary(vec![0u8; 16].into())).await;
+    c.expect_error("bad_message").await;
+    c.send(json!({ "type": "chat", "text": "x".repeat(2_001) })).await;
+    c.expect_error("bad_message").await;
+    c.send(json!({ "type": "offer", "sdp": "v=0 garbage" })).await;
+    c.expect_error("bad_sdp").await;
+    c.send(json!({ "type": "answer", "sdp": "v=0" })).await;
+    c.expect_error("bad_sdp").await;
+    c.send(json!({ "type": "screen", "mid": "" })).await;
+    c.expect_error("bad_message").await;
+    c.send(json!({ "type": "moderate", "action": { "do": "end" } })).await;
+    c.expect_error("forbidden").await;
+    c.ping(7).await;
+
+    // A message over the limit is refused and the connection ends; the server serves on.
+    c.send(json!({ "type": "chat", "text": "x".repeat(70_000) })).await;
+    c.expect_error("too_large").await;
+    c.expect_closed().await;
+    let (mut d, _) = s.join("r1", "b", ParticipantRole::Speaker, None).await;
+    d.ping(8).await;
+}
+
+#[tokio::test]
+async fn a_flood_of_joins_is_rate_limited() {
+    let s = serve(SignalingConfig { joins_per_minute: 5, ..SignalingConfig::default() }).await;
+    let mut kept = Vec::new();
+    for i in 0..5 {
+        kept.push(s.join("r1", &format!("p{i}"), ParticipantRole::Listener, None).await.0);
+    }
+    for _ in 0..20 {
+        let mut c = s.connect().await;
+        c.send(json!({ "type": "join", "v": 1, "room": "r1", "token": s.token("r1", "x", ParticipantRole::Listener, None) }))
+            .await;
+        c.expect_error("rate_limited").await;
+    }
+    // Those already in are unaffected.
+    for (i, c) in kept.iter_mut().enumerate() {
+        c.ping(i as u64).await;
+    }
+}
+
+#[tokio::test]
+async fn a_room_shares_chat_screens_pages_and_units_and_obeys_its_host() {
+    let s = serve(SignalingConfig::default()).await;
+    let (mut host, joined) = s.join("giao-ban", "district", ParticipantRole::Host, Some("771")).await;
+    assert_eq!(joined["you"]["unit"], "771");
+    let (mut ward, joined) = s.join("giao-ban", "ward1", ParticipantRole::Speaker, Some("27211")).await;
+    let units: Vec<&str> =
+        joined["participants"].as_array().unwrap().iter().map(|p| p["unit"].as_str().unwrap()).collect();
+    assert_eq!(units, ["771", "27211"]);
+    let ward_id = joined["you"]["id"].as_str().unwrap().to_string();
+    assert_eq!(host.expect("participant_joined").await["participant"]["unit"], "27211");
+
+    ward.send(json!({ "type": "chat", "text": "  Phường 1 có mặt  " })).await;
+    let line = host.expect("chat").await;
+    assert_eq!((line["from"].as_str(), line["text"].as_str()), (Some(ward_id.as_str()), Some("Phường 1 có mặt")));
+
+    ward.send(json!({ "type": "screen", "mid": "2" })).await;
+    assert_eq!(host.expect("participant_updated").await["participant"]["screen"], "2");
+    ward.send(json!({ "type": "screen", "mid": null })).await;
+    assert!(host.expect("participant_updated").await["participant"].get("screen").is_none());
+
+    host.send(json!({ "type": "present", "document": "doc1", "page": 3 })).await;
+    for c in [&mut host, &mut ward] {
+        let p = c.expect("presenting").await;
+        assert_eq!((p["document"].as_str(), p["page"].as_u64()), (Some("doc1"), Some(3)));
+    }
+    // Someone arriving later is shown the same page.
+    let (mut late, _) = s.join("giao-ban", "ward2", ParticipantRole::Listener, Some("27214")).await;
+    assert_eq!(late.expect("presenting").await["page"], 3);
+    late.send(json!({ "type": "present", "document": "doc1", "page": 4 })).await;
+    late.expect_error("forbidden").await;
+
+    // The host mutes the ward: it is told, and everyone sees it muted.
+    host.send(json!({ "type": "moderate", "action": { "do": "mute", "participant": ward_id } })).await;
+    let told = ward.expect("moderated").await;
+    assert_eq!(told["action"]["do"], "mute");
+    let seen = late.expect("participant_updated").await;
+    assert_eq!(
+        (seen["participant"]["id"].as_str(), seen["participant"]["audio_muted"].as_bool()),
+        (Some(ward_id.as_str()), Some(true))
+    );
+
+    // Locked: nobody new gets in. Removed: out, and cannot come back.
+    host.send(json!({ "type": "moderate", "action": { "do": "lock", "locked": true } })).await;
+    assert_eq!(ward.expect("room_locked").await["locked"], true);
+    let mut outsider = s.connect().await;
+    outsider
+        .send(json!({ "type": "join", "v": 1, "room": "giao-ban", "token": s.token("giao-ban", "x", ParticipantRole::Speaker, None) }))
+        .await;
+    outsider.expect_error("room_locked").await;
+    host.send(json!({ "type": "moderate", "action": { "do": "lock", "locked": false } })).await;
+    host.send(json!({ "type": "moderate", "action": { "do": "remove", "participant": ward_id } })).await;
+    assert_eq!(ward.expect("closed").await["reason"], "removed");
+    ward.expect_closed().await;
+    let mut again = s.connect().await;
+    again
+        .send(json!({ "type": "join", "v": 1, "room": "giao-ban", "token": s.token("giao-ban", "ward1", ParticipantRole::Speaker, Some("27211")) }))
+        .await;
+    again.expect_error("forbidden").await;
+
+    host.send(json!({ "type": "moderate", "action": { "do": "end" } })).await;
+    assert_eq!(late.expect("closed").await["reason"], "ended");
+    assert_eq!(host.expect("closed").await["reason"], "ended");
+    let events = s.events.0.lock().unwrap().clone();
+    assert_eq!(
+        events[..4],
+        [
+            "joined giao-ban district 771",
+            "joined giao-ban ward1 27211",
+            "joined giao-ban ward2 27214",
+            "left giao-ban ward1"
+        ],
+        "{events:?}"
+    );
+    let mut left: Vec<&String> = events[4..].iter().collect();
+    left.sort();
+    assert_eq!(left, ["left giao-ban district", "left giao-ban ward2"]);
+}
+
+#[tokio::test]
+async fn a_second_connection_of_the_same_identity_replaces_the_first() {
+    let s = serve(SignalingConfig { resume_grace: Duration::from_millis(300), ..SignalingConfig::default() }).await;
+    let (mut other, _) = s.join("r1", "watcher", ParticipantRole::Listener, None).await;
+    let (mut first, joined) = s.join("r1", "a", ParticipantRole::Speaker, None).await;
+    let id = joined["you"]["id"].as_str().unwrap().to_string();
+    assert_eq!(other.expect("participant_joined").await["participant"]["id"], id.as_str());
+
+    let (mut second, joined) = s.join("r1", "a", ParticipantRole::Speaker, None).await;
+    assert_eq!(joined["you"]["id"], id.as_str(), "the same participant, not a new one");
+    assert_eq!(joined["participants"].as_array().unwrap().len(), 2);
+    assert_eq!(first.expect("closed").await["reason"], "replaced");
+    second.ping(1).await;
+
+    // A dropped connection that comes back within the grace period keeps its place ...
+    drop(second);
+    let (_third, joined) = s.join("r1", "a", ParticipantRole::Speaker, None).await;
+    assert_eq!(joined["you"]["id"], id.as_str());
+    other.ping(2).await;
+    // ... and one that does not, leaves.
+    drop(_third);
+    assert_eq!(other.expect("participant_left").await["participant"], id.as_str());
+    let events = s.events.0.lock().unwrap().clone();
+    assert_eq!(events, ["joined r1 watcher -", "joined r1 a -", "left r1 a"]);
+}
+
+#[tokio::test]
+async fn garbage_on_the_media_port_is_dropped() {
+    let s = serve(SignalingConfig::default()).await;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let target = s.sfu.local_addr();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for i in 0..2_000 {
+        // Random bytes, and bytes that look like the start of STUN, DTLS and RTP.
+        let mut bytes: Vec<u8> = (0..(i % 300 + 1))
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        bytes[0] = [0x00, 0x16, 0x80, 0x90, bytes[0]][i % 5];
+        socket.send_to(&bytes, target).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stats = s.sfu.stats().await.expect("the media engine still runs");
+    assert_eq!(stats.participants, 0);
+    let (mut c, _) = s.join("r1", "a", ParticipantRole::Speaker, None).await;
+    c.ping(1).await;
+}
