@@ -14,7 +14,7 @@ use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Ri
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
 
-use crate::layers::{LayerMeter, choose_layer};
+use crate::layers::{LayerMeter, next_layer};
 use crate::speaker::SpeakerDetector;
 
 /// A participant's handle inside the engine. Never reused within one engine.
@@ -171,6 +171,8 @@ struct TrackOut {
     target: Option<Rid>,
     /// The highest layer the subscriber asked for (the size it renders); `None` means any.
     preferred: Option<Rid>,
+    /// When the subscriber was last moved to a lower layer.
+    stepped_down_at: Option<Instant>,
 }
 
 struct Peer {
@@ -324,6 +326,8 @@ impl Sfu {
                 .copied()
                 .collect();
             for source in sources {
+                let info = self.track_info(source.0, source.1, &self.tracks[&source]);
+                self.out.push_back(SfuOutput::Signal(id, Signal::TrackPublished(info)));
                 self.subscribe_inner(id, source);
             }
         }
@@ -647,6 +651,7 @@ impl Sfu {
                     current: None,
                     target: None,
                     preferred: None,
+                    stepped_down_at: None,
                 });
                 self.fill_whep(id);
             }
@@ -691,6 +696,7 @@ impl Sfu {
                 current: None,
                 target: None,
                 preferred: None,
+                stepped_down_at: None,
             };
         }
         for (_, local, source) in bound {
@@ -715,6 +721,7 @@ impl Sfu {
             current: None,
             target: None,
             preferred: None,
+            stepped_down_at: None,
         });
         self.negotiate(id);
     }
@@ -823,10 +830,14 @@ impl Sfu {
                 budget -= t.meter.bitrate(None, self.now).unwrap_or(40_000.0);
                 continue;
             }
-            let choice = choose_layer(&t.meter, o.preferred, budget / 1.0, self.now);
+            let choice = next_layer(&t.meter, o.preferred, budget, o.target, o.stepped_down_at, self.now);
             if let Some((rid, rate)) = choice {
                 budget -= rate;
                 if o.target != rid {
+                    let old = t.meter.bitrate(o.target, self.now).unwrap_or(0.0);
+                    if rate < old {
+                        o.stepped_down_at = Some(self.now);
+                    }
                     o.target = rid;
                     if o.current != rid {
                         wanted.push((o.source, rid));

@@ -109,6 +109,36 @@ pub fn choose_layer(
         .or(live.last().copied())
 }
 
+/// How much more than a better layer's bitrate the budget must be before switching up to it, so
+/// that a probe or a brief high estimate does not flip layers back and forth.
+pub const UPGRADE_HEADROOM: f64 = 1.3;
+/// After stepping down, how long before stepping up again.
+pub const UPGRADE_HOLD: Duration = Duration::from_secs(8);
+
+/// The layer a subscriber should get next, given the one it is being switched to (`current`) and
+/// when it last stepped down: down at once when the budget no longer fits, up only with headroom
+/// and not soon after a step down.
+pub fn next_layer(
+    meter: &LayerMeter,
+    preferred: Option<Rid>,
+    budget: f64,
+    current: Option<Rid>,
+    stepped_down_at: Option<Instant>,
+    now: Instant,
+) -> Option<(Option<Rid>, f64)> {
+    let plain = choose_layer(meter, preferred, budget, now)?;
+    let current_rate = meter.live(now).into_iter().find(|(r, _)| *r == current).map(|(_, rate)| rate);
+    let Some(current_rate) = current_rate else { return Some(plain) };
+    if plain.1 <= current_rate {
+        return Some(plain);
+    }
+    if stepped_down_at.is_some_and(|t| now.saturating_duration_since(t) < UPGRADE_HOLD) {
+        return Some((current, current_rate));
+    }
+    let cautious = choose_layer(meter, preferred, budget / UPGRADE_HEADROOM, now)?;
+    if cautious.1 > current_rate { Some(cautious) } else { Some((current, current_rate)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +169,24 @@ mod tests {
         assert_eq!(pick(5_000_000.0, Some("m")), Some(Rid::from("m")));
         let rate = m.bitrate(Some(Rid::from("h")), now).unwrap();
         assert!((1_000_000.0..1_400_000.0).contains(&rate), "h measured at {rate}");
+    }
+
+    #[test]
+    fn stepping_up_needs_headroom_and_waits_after_a_step_down() {
+        let (m, now) = meter(Instant::now());
+        let (h, md) = (Some(Rid::from("h")), Some(Rid::from("m")));
+        let rate_h = m.bitrate(h, now).unwrap();
+        let next = |budget: f64, down: Option<Instant>| next_layer(&m, None, budget, md, down, now).unwrap().0;
+        // Down at once when the current layer no longer fits.
+        assert_eq!(next_layer(&m, None, 200_000.0, md, None, now).unwrap().0, Some(Rid::from("l")));
+        // Just enough for the top layer is not enough to switch up to it.
+        assert_eq!(next(rate_h * 1.05, None), md);
+        assert_eq!(next(rate_h * 1.5, None), h);
+        // Not soon after stepping down, whatever the budget.
+        assert_eq!(next(rate_h * 3.0, Some(now - Duration::from_secs(2))), md);
+        assert_eq!(next(rate_h * 3.0, Some(now - UPGRADE_HOLD)), h);
+        // With nothing chosen yet, the best that fits.
+        assert_eq!(next_layer(&m, None, rate_h * 1.05, None, None, now).unwrap().0, h);
     }
 
     #[test]

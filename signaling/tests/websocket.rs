@@ -2,156 +2,17 @@
 //! bad input, join floods, room state (chat, screen, presented page, units), host controls,
 //! reconnection, and the room observer.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use q10_sfu::{SfuConfig, SfuHandle};
-use q10_signaling::rooms::RoomObserver;
-use q10_signaling::{JoinTokens, NewJoinToken, Signaling, SignalingConfig};
-use q10_signaling_proto::{ParticipantInfo, ParticipantRole};
+use common::serve;
+use q10_signaling::{JoinTokens, NewJoinToken, SignalingConfig};
+use q10_signaling_proto::ParticipantRole;
 use secrecy::SecretSlice;
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-const KEY: [u8; 32] = [42; 32];
-
-/// What the observer heard, as "joined room identity unit" / "left room identity".
-#[derive(Default)]
-struct Events(Mutex<Vec<String>>);
-
-impl RoomObserver for Events {
-    fn joined(&self, room: &str, p: &ParticipantInfo) {
-        let unit = p.unit.as_deref().unwrap_or("-");
-        self.0.lock().unwrap().push(format!("joined {room} {} {unit}", p.identity));
-    }
-    fn left(&self, room: &str, p: &ParticipantInfo) {
-        self.0.lock().unwrap().push(format!("left {room} {}", p.identity));
-    }
-}
-
-struct Server {
-    url: String,
-    tokens: JoinTokens,
-    sfu: SfuHandle,
-    events: Arc<Events>,
-}
-
-async fn serve(config: SignalingConfig) -> Server {
-    let sfu = SfuHandle::start(&SfuConfig { udp: "127.0.0.1:0".parse().unwrap(), public_ip: None }).await.unwrap();
-    let events = Arc::new(Events::default());
-    let observer: Arc<dyn RoomObserver> = events.clone();
-    let signaling =
-        Signaling::new(JoinTokens::new(SecretSlice::from(KEY.to_vec())), sfu.clone(), config, Some(observer));
-    let app = q10_signaling::router(signaling);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
-    Server { url: format!("ws://{addr}/rtc/v1"), tokens: JoinTokens::new(SecretSlice::from(KEY.to_vec())), sfu, events }
-}
-
-impl Server {
-    fn token(&self, room: &str, identity: &str, role: ParticipantRole, unit: Option<&str>) -> String {
-        self.token_at(room, identity, role, unit, OffsetDateTime::now_utc())
-    }
-
-    fn token_at(
-        &self,
-        room: &str,
-        identity: &str,
-        role: ParticipantRole,
-        unit: Option<&str>,
-        now: OffsetDateTime,
-    ) -> String {
-        let req = NewJoinToken {
-            room: room.into(),
-            identity: identity.into(),
-            name: format!("Name of {identity}"),
-            role,
-            unit: unit.map(String::from),
-            ttl: time::Duration::hours(1),
-        };
-        self.tokens.mint(&req, now).unwrap()
-    }
-
-    async fn connect(&self) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(self.url.as_str()).await.unwrap();
-        Client { ws }
-    }
-
-    /// A connection joined to `room`; returns it with the `joined` message.
-    async fn join(&self, room: &str, identity: &str, role: ParticipantRole, unit: Option<&str>) -> (Client, Value) {
-        let mut c = self.connect().await;
-        c.send(json!({ "type": "join", "v": 1, "room": room, "token": self.token(room, identity, role, unit) })).await;
-        let joined = c.expect("joined").await;
-        (c, joined)
-    }
-}
-
-struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Client {
-    async fn send(&mut self, v: Value) {
-        self.ws.send(Message::Text(v.to_string().into())).await.unwrap();
-    }
-
-    async fn send_raw(&mut self, m: Message) {
-        self.ws.send(m).await.unwrap();
-    }
-
-    /// The next message, or `None` when the server closed the connection.
-    async fn next(&mut self) -> Option<Value> {
-        loop {
-            let m = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
-                .await
-                .expect("the server answers within 5 seconds");
-            match m {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
-                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).expect("the server sends JSON")),
-                Some(Ok(_)) => continue,
-            }
-        }
-    }
-
-    /// Reads until a message of type `kind`, failing if the connection closes first.
-    async fn expect(&mut self, kind: &str) -> Value {
-        loop {
-            match self.next().await {
-                Some(m) if m["type"] == kind => return m,
-                Some(_) => continue,
-                None => panic!("the connection closed while waiting for {kind}"),
-            }
-        }
-    }
-
-    /// The error the next message must be.
-    async fn expect_error(&mut self, code: &str) -> String {
-        let m = self.next().await.expect("an error message");
-        assert_eq!((m["type"].as_str(), m["code"].as_str()), (Some("error"), Some(code)), "{m}");
-        m["message"].as_str().unwrap().to_string()
-    }
-
-    async fn expect_closed(&mut self) {
-        loop {
-            if self.next().await.is_none() {
-                return;
-            }
-        }
-    }
-
-    async fn ping(&mut self, id: u64) {
-        self.send(json!({ "type": "ping", "id": id })).await;
-        assert_eq!(self.expect("pong").await["id"], id);
-    }
-}
 
 #[tokio::test]
 async fn join_tokens_are_checked_with_a_reason() {

@@ -1,5 +1,6 @@
-// Q10 web UI: log in, see who you are, the district's wards on a map, and (for administrators)
-// the audit log. Talks only to the core API; the CSRF token lives in sessionStorage.
+// Q10 web UI: log in, see who you are, the district's wards on a map, the meetings (district
+// officials and administrators may call one), and (for administrators) the audit log. Talks only
+// to the core API; the CSRF token lives in sessionStorage.
 
 const TEXT = {
   vi: {
@@ -8,6 +9,9 @@ const TEXT = {
     code: "Mã", name: "Tên", audit: "Nhật ký kiểm toán", when: "Thời điểm", who: "Người thực hiện",
     what: "Hành động", from: "Từ", intact: "Chuỗi nhật ký nguyên vẹn", broken: "Chuỗi nhật ký bị sửa đổi",
     rows: "dòng", lang: "English", failed: "Không đăng nhập được",
+    meetings: "Cuộc họp", meetingTitle: "Tiêu đề", startsAt: "Bắt đầu", newMeeting: "Tạo cuộc họp",
+    create: "Tạo", join: "Tham gia", noMeetings: "Chưa có cuộc họp nào.", pickWard: "Chọn ít nhất một phường.",
+    meetingFailed: "Không tạo được cuộc họp",
   },
   en: {
     title: "Smart district platform", api: "API reference", logout: "Log out", login: "Log in",
@@ -15,6 +19,9 @@ const TEXT = {
     code: "Code", name: "Name", audit: "Audit log", when: "When", who: "Who",
     what: "Action", from: "From", intact: "Audit chain intact", broken: "Audit chain altered",
     rows: "rows", lang: "Tiếng Việt", failed: "Could not log in",
+    meetings: "Meetings", meetingTitle: "Title", startsAt: "Starts", newMeeting: "New meeting",
+    create: "Create", join: "Join", noMeetings: "No meetings yet.", pickWard: "Choose at least one ward.",
+    meetingFailed: "Could not create the meeting",
   },
 };
 
@@ -100,11 +107,73 @@ async function showHome() {
   ]);
   $("wards").tBodies[0].replaceChildren(...wards.map((w) => row([w.code, lang === "vi" ? w.name_vi : w.name_en])));
   drawMap(shapes);
+  await showMeetings(wards);
   if (me.grants.some((g) => g.role === "admin")) {
     $("audit-view").hidden = false;
     const [check, rows] = await Promise.all([api("GET", "/api/v1/audit/verify"), api("GET", "/api/v1/audit?limit=20")]);
     $("audit-state").textContent = (check.ok ? t("intact") : t("broken") + ": " + check.problem) + " (" + check.rows + " " + t("rows") + ")";
     $("audit").tBodies[0].replaceChildren(...rows.map((r) => row([r.seq, r.at, r.actor, r.action + " " + r.object_type + " " + r.object_id, r.source])));
+  }
+}
+
+const wardName = (w) => (lang === "vi" ? w.name_vi : w.name_en) || w.name || w.code;
+const mayCallMeetings = () => me.grants.some((g) => g.role === "admin" || g.role === "district_official");
+
+// The meetings this account can see, each with a link into its room, and for district officials
+// and administrators a form to call a new one for some wards.
+async function showMeetings(wards) {
+  let meetings;
+  try {
+    meetings = await api("GET", "/api/v1/meetings");
+  } catch (e) {
+    // A server without meetings, or an account that may not see them: no section.
+    $("meetings-view").hidden = true;
+    return;
+  }
+  $("meetings-view").hidden = false;
+  const locale = lang === "vi" ? "vi-VN" : "en-GB";
+  $("meetings").tBodies[0].replaceChildren(...meetings.map((m) => {
+    const tr = row([m.title, new Date(m.starts_at).toLocaleString(locale), (m.wards || []).map(wardName).join(", ")]);
+    tr.dataset.meeting = m.id;
+    const td = document.createElement("td");
+    const a = document.createElement("a");
+    a.href = "/room#meeting=" + encodeURIComponent(m.id);
+    a.className = "join-meeting";
+    a.textContent = t("join");
+    td.append(a);
+    tr.append(td);
+    return tr;
+  }));
+  $("meetings-state").textContent = meetings.length ? "" : t("noMeetings");
+  const form = $("meeting-form");
+  form.hidden = !mayCallMeetings();
+  const list = $("meeting-wards");
+  const picked = new Set([...list.selectedOptions].map((o) => o.value));
+  list.size = Math.min(Math.max(wards.length, 2), 12);
+  list.replaceChildren(...wards.map((w) => {
+    const option = new Option(wardName(w), w.code);
+    option.selected = picked.has(w.code);
+    return option;
+  }));
+}
+
+async function createMeeting(ev) {
+  ev.preventDefault();
+  const form = ev.target;
+  const wards = [...$("meeting-wards").selectedOptions].map((o) => o.value);
+  if (!wards.length) {
+    $("meeting-error").textContent = t("pickWard");
+    return;
+  }
+  // The local date and time the official typed, sent as an RFC 3339 instant.
+  const startsAt = new Date(form.elements.starts_at.value).toISOString().replace(/\.\d{3}Z$/, "Z");
+  try {
+    await api("POST", "/api/v1/meetings", { title: form.elements.title.value.trim(), starts_at: startsAt, wards });
+    $("meeting-error").textContent = "";
+    form.reset();
+    await showHome();
+  } catch (e) {
+    $("meeting-error").textContent = t("meetingFailed") + ": " + e.message;
   }
 }
 
@@ -137,6 +206,7 @@ async function start() {
       $("login-error").textContent = t("failed") + ": " + e.message;
     }
   });
+  $("meeting-form").addEventListener("submit", createMeeting);
   $("logout").addEventListener("click", async () => {
     try { await api("POST", "/api/v1/auth/logout"); } catch (_) { /* the session may be gone already */ }
     sessionStorage.removeItem("q10.csrf");

@@ -1,0 +1,118 @@
+// Shared pieces of the browser tests: the server `run` started (Q10_URL, Q10_BIN, Q10_DATA),
+// Chromium with fake camera, microphone and screen, join tokens, and waiting for a condition.
+
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+export const BASE = need("Q10_URL");
+const BIN = need("Q10_BIN");
+const DATA = need("Q10_DATA");
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set; run the tests with tests/browser/run`);
+  return v;
+}
+
+// Loopback WebRTC, fake capture devices (a test pattern and a beep; the screen is a fake one
+// too), the permission prompts accepted, and nothing that reaches out to the network.
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--allow-loopback-in-peer-connection",
+  "--use-fake-ui-for-media-stream",
+  "--use-fake-device-for-media-stream",
+];
+
+export function launch() {
+  return chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS });
+}
+
+export function token(room, identity, name, role) {
+  return execFileSync(BIN, ["token", "--data", DATA, "--room", room, "--identity", identity, "--name", name, "--role", role, "--ttl", "10m"], {
+    encoding: "utf8",
+  }).trim();
+}
+
+// The demo accounts `q10 serve --demo` wrote: username, role, jurisdiction, password.
+export function demoAccounts() {
+  return readFileSync(join(DATA, "demo-accounts.txt"), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() && !l.startsWith("#"))
+    .map((l) => {
+      const [username, role, jurisdiction, password] = l.split("\t");
+      return { username, role, jurisdiction, password };
+    });
+}
+
+// Polls `check` until it returns something truthy, or fails naming what did not happen and the
+// last value seen.
+export async function until(what, check, { timeout = 20_000, every = 250 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}; last seen: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+// Opens the room page by a join link in a fresh browser context and joins.
+export async function joinByLink(browser, room, identity, name, role) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[${name}] page error:`, e.message));
+  const tok = token(room, identity, name, role);
+  await page.goto(`${BASE}/room#room=${encodeURIComponent(room)}&token=${encodeURIComponent(tok)}`);
+  await page.locator("#join:not([disabled])").click();
+  await page.locator("#call").waitFor({ state: "visible" });
+  return page;
+}
+
+// The participant id this page joined as.
+export function myId(page) {
+  return page.locator('.tile[data-kind="self"]').getAttribute("data-participant");
+}
+
+// Inbound RTP statistics of the page's peer connection, by kind.
+export function inbound(page) {
+  return page.evaluate(async () => {
+    const pc = window.q10room.pc;
+    if (!pc) return [];
+    const out = [];
+    (await pc.getStats()).forEach((s) => {
+      if (s.type !== "inbound-rtp") return;
+      out.push({
+        kind: s.kind,
+        mid: s.mid,
+        framesDecoded: s.framesDecoded || 0,
+        packetsReceived: s.packetsReceived || 0,
+        totalSamplesReceived: s.totalSamplesReceived || 0,
+        totalAudioEnergy: s.totalAudioEnergy || 0,
+      });
+    });
+    return out;
+  });
+}
+
+// Received videos shown on the stage: tile kind, participant, label and decoded frames.
+export async function remoteVideos(page) {
+  const stats = await inbound(page);
+  const tiles = await page.locator('.tile[data-kind="camera"], .tile[data-kind="screen"]').evaluateAll((els) =>
+    els.map((el) => ({ kind: el.dataset.kind, participant: el.dataset.participant, mid: el.dataset.mid, label: el.querySelector(".tile-name").textContent })),
+  );
+  return tiles.map((t) => ({ ...t, framesDecoded: (stats.find((s) => s.kind === "video" && s.mid === t.mid) || {}).framesDecoded || 0 }));
+}
