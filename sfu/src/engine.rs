@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::ChannelId;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
 
@@ -277,11 +278,28 @@ impl Sfu {
     }
 
     fn build_rtc(&self) -> Rtc {
-        let mut rtc = Rtc::builder()
+        let mut config = Rtc::builder()
             .set_ice_lite(true)
             .enable_bwe(Some(self.config.initial_bitrate))
-            .set_stats_interval(Some(Duration::from_secs(1)))
-            .build(self.now);
+            .set_stats_interval(Some(Duration::from_secs(1)));
+        // Opus with in-band FEC (a lost packet is partly rebuilt from the next) and DTX (silent
+        // participants send almost nothing): the SFU forwards both untouched.
+        let codecs = config.codec_config();
+        codecs.enable_opus(false, false);
+        codecs.add_config(
+            Pt::new_with_value(111),
+            None,
+            Codec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            FormatParams {
+                min_p_time: Some(10),
+                use_inband_fec: Some(true),
+                use_dtx: Some(true),
+                ..Default::default()
+            },
+        );
+        let mut rtc = config.build(self.now);
         for addr in &self.config.candidates {
             if let Ok(c) = Candidate::host(*addr, "udp") {
                 rtc.add_local_candidate(c);
@@ -505,7 +523,10 @@ impl Sfu {
     /// Parses a datagram from the socket and feeds it. Datagrams that are not STUN, DTLS, RTP or
     /// RTCP are dropped here.
     pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
-        match Receive::new(Protocol::Udp, source, self.config.local, data) {
+        // ICE matches a datagram to a local candidate by the address it was sent to, which is the
+        // announced one (behind 1:1 NAT, or bound to all interfaces, not the socket's own).
+        let destination = self.config.candidates.first().copied().unwrap_or(self.config.local);
+        match Receive::new(Protocol::Udp, source, destination, data) {
             Ok(r) => self.handle_input(Input::Receive(now, r)),
             Err(_) => metrics::counter!("q10_sfu_datagrams_malformed_total").increment(1),
         }

@@ -258,3 +258,21 @@ fn garbage_on_the_media_port_is_dropped() {
     }
     assert!(w.clients[0].connected, "the real participant is unaffected");
 }
+
+#[test]
+fn opus_is_answered_with_in_band_fec_and_dtx() {
+    let now = Instant::now();
+    let addr: SocketAddr = SFU.parse().unwrap();
+    let mut sfu = Sfu::new(EngineConfig::new(addr, addr), now);
+    let mut c = Client::new("10.0.0.1:40000", now);
+    let offer = c.offer(true);
+    let req = JoinRequest { room: "r".into(), identity: "a".into(), kind: PeerKind::Conference, may_publish: true };
+    let (_, answer) = sfu.join(req, offer).unwrap();
+    let sdp = answer.to_sdp_string();
+    let opus_fmtp = sdp
+        .lines()
+        .find(|l| l.starts_with("a=fmtp:111 "))
+        .unwrap_or_else(|| panic!("Opus has format parameters in:\n{sdp}"));
+    assert!(opus_fmtp.contains("useinbandfec=1"), "{opus_fmtp}");
+    assert!(opus_fmtp.contains("usedtx=1"), "{opus_fmtp}");
+}

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Server, serve};
+use common::{Server, serve, serve_media};
 use futures_util::{SinkExt, StreamExt};
 use q10_signaling::SignalingConfig;
 use q10_signaling_proto::ParticipantRole;
@@ -599,4 +599,21 @@ async fn a_publisher_that_reconnects_resumes_with_an_ice_restart() {
 
 fn ice_ufrag(sdp: &str) -> String {
     sdp.lines().find_map(|l| l.strip_prefix("a=ice-ufrag:")).unwrap_or_default().trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_behind_nat_is_reached_at_its_public_address() {
+    // Bound to every interface and announcing another address, as behind 1:1 NAT: peers send to
+    // the announced address, which the socket's own address is not.
+    let media = q10_sfu::SfuConfig { udp: "0.0.0.0:0".parse().unwrap(), public_ip: Some("127.0.0.1".parse().unwrap()) };
+    let server = serve_media(SignalingConfig::default(), media).await;
+    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
+    publisher.connected().await;
+    let media = pump(publisher.pc.clone(), tracks.unwrap());
+    let (mut viewer, _) = Peer::join(&server, "r1", "viewer", false, None).await;
+    viewer.connected().await;
+    viewer.until(15, "video arrives", |r| r.video_layers.len() > 30).await;
+    media.abort();
+    publisher.driver.abort();
+    viewer.driver.abort();
 }

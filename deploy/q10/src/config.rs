@@ -86,7 +86,22 @@ pub struct Config {
     /// Seconds to let requests in flight finish after SIGTERM or SIGINT.
     pub shutdown_grace_seconds: u64,
     pub auth: AuthSettings,
+    pub signaling: SignalingSettings,
     pub sfu: SfuConfig,
+}
+
+/// The signaling service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignalingSettings {
+    /// Join attempts (WebSocket, WHIP, WHEP) allowed per client address per minute.
+    pub joins_per_minute: u32,
+}
+
+impl Default for SignalingSettings {
+    fn default() -> Self {
+        SignalingSettings { joins_per_minute: q10_signaling::SignalingConfig::default().joins_per_minute }
+    }
 }
 
 impl Default for Config {
@@ -102,6 +117,7 @@ impl Default for Config {
             body_limit: 1024 * 1024,
             shutdown_grace_seconds: 10,
             auth: AuthSettings::default(),
+            signaling: SignalingSettings::default(),
             sfu: SfuConfig::default(),
         }
     }
@@ -125,7 +141,7 @@ pub struct Overrides {
 }
 
 /// The top-level setting names, as read from `Q10_*` variables.
-const SETTINGS: [&str; 11] = [
+const SETTINGS: [&str; 12] = [
     "http",
     "data",
     "database",
@@ -136,6 +152,7 @@ const SETTINGS: [&str; 11] = [
     "body_limit",
     "shutdown_grace_seconds",
     "auth",
+    "signaling",
     "sfu",
 ];
 

@@ -70,7 +70,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 None
             }
         };
-        let signaling = q10_signaling::Signaling::new(tokens, sfu, q10_signaling::SignalingConfig::default(), observer);
+        let settings = q10_signaling::SignalingConfig {
+            joins_per_minute: config.signaling.joins_per_minute,
+            ..q10_signaling::SignalingConfig::default()
+        };
+        let signaling = q10_signaling::Signaling::new(tokens, sfu, settings, observer);
         app.merge(q10_signaling::router(signaling))
     } else {
         app

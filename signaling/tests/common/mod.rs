@@ -43,7 +43,12 @@ pub struct Server {
 }
 
 pub async fn serve(config: SignalingConfig) -> Server {
-    let sfu = SfuHandle::start(&SfuConfig { udp: "127.0.0.1:0".parse().unwrap(), public_ip: None }).await.unwrap();
+    serve_media(config, SfuConfig { udp: "127.0.0.1:0".parse().unwrap(), public_ip: None }).await
+}
+
+/// A server whose media port is set as in `media`.
+pub async fn serve_media(config: SignalingConfig, media: SfuConfig) -> Server {
+    let sfu = SfuHandle::start(&media).await.unwrap();
     let events = Arc::new(Events::default());
     let observer: Arc<dyn RoomObserver> = events.clone();
     let signaling =
