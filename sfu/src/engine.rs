@@ -3,7 +3,7 @@
 //! through [`Sfu::handle_input`] and hands back datagrams, signals for participants and its next
 //! deadline through [`Sfu::poll_output`]. Nothing here touches a socket or a clock.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
 
 use crate::layers::{LayerMeter, next_layer};
+use crate::record::{RecordCommand, RecordedFrame};
 use crate::speaker::SpeakerDetector;
 
 /// A participant's handle inside the engine. Never reused within one engine.
@@ -90,6 +91,8 @@ pub enum Signal {
 pub enum SfuOutput {
     Transmit(Transmit),
     Signal(PeerId, Signal),
+    /// Something for the recorder: a room's recording starts or stops, or one of its frames.
+    Record(RecordCommand),
     Timeout(Instant),
 }
 
@@ -106,6 +109,8 @@ pub enum SfuError {
     NoPendingOffer,
     #[error("the room has no participant sending media to watch")]
     NothingToWatch,
+    #[error("recording is not set up on this server")]
+    RecordingUnavailable,
 }
 
 impl From<RtcError> for SfuError {
@@ -213,6 +218,10 @@ pub struct Sfu {
     renegotiate_soon: Vec<PeerId>,
     out: VecDeque<SfuOutput>,
     now: Instant,
+    /// Rooms being recorded.
+    recording: HashSet<String>,
+    /// The layer each recorded track is written from (`None` inside: a track without simulcast).
+    recorded_layer: HashMap<(PeerId, Mid), Option<Rid>>,
 }
 
 impl std::fmt::Debug for Sfu {
@@ -240,6 +249,8 @@ impl Sfu {
             renegotiate_soon: Vec::new(),
             out: VecDeque::new(),
             now,
+            recording: HashSet::new(),
+            recorded_layer: HashMap::new(),
         }
     }
 
@@ -443,10 +454,71 @@ impl Sfu {
         }
         if !self.peers.values().any(|p| p.room == peer.room) {
             self.speakers.remove(&peer.room);
+            // Nobody left to record.
+            self.set_recording(&peer.room, false);
         }
     }
 
+    /// Starts or stops recording a room; false if it already was as asked.
+    pub fn set_recording(&mut self, room: &str, on: bool) -> bool {
+        let changed = if on { self.recording.insert(room.to_string()) } else { self.recording.remove(room) };
+        if changed && !on {
+            let peers = &self.peers;
+            self.recorded_layer.retain(|(pid, _), _| peers.get(pid).is_some_and(|p| p.room != room));
+        }
+        if changed {
+            let room = room.to_string();
+            let cmd = if on { RecordCommand::Start { room } } else { RecordCommand::Stop { room } };
+            self.out.push_back(SfuOutput::Record(cmd));
+        }
+        changed
+    }
+
+    /// Whether a room is being recorded.
+    pub fn is_recording(&self, room: &str) -> bool {
+        self.recording.contains(room)
+    }
+
+    /// Hands a frame to the recorder if its room is recorded: for simulcast, the best live
+    /// layer, switching only on keyframes. Returns a layer to ask a keyframe of, if any.
+    fn record(&mut self, from: PeerId, data: &MediaData) -> Option<Option<Rid>> {
+        let peer = self.peers.get(&from)?;
+        if !self.recording.contains(&peer.room) {
+            return None;
+        }
+        let key = (from, data.mid);
+        let track = self.tracks.get(&key)?;
+        let best = track.meter.best(self.now);
+        // Audio can start anywhere; video only on a keyframe.
+        let can_start = data.is_keyframe() || track.kind == MediaKind::Audio;
+        let current = self.recorded_layer.get(&key).copied();
+        let write = if current == Some(data.rid) {
+            true
+        } else if data.rid == best && can_start {
+            // The first frame, or the best layer's keyframe: write from this layer on.
+            self.recorded_layer.insert(key, best);
+            true
+        } else {
+            false
+        };
+        let wants_keyframe = current != Some(best) && data.rid == best && !can_start;
+        if write {
+            let frame = RecordedFrame {
+                room: peer.room.clone(),
+                identity: peer.identity.clone(),
+                mid: data.mid.to_string(),
+                codec: data.params.spec().codec,
+                rtp_time: data.time.numer(),
+                at: data.network_time,
+                data: data.data.clone(),
+            };
+            self.out.push_back(SfuOutput::Record(RecordCommand::Frame(frame)));
+        }
+        wants_keyframe.then_some(best)
+    }
+
     fn unpublish(&mut self, id: PeerId, room: &str, mid: Mid) {
+        self.recorded_layer.remove(&(id, mid));
         let Some(track) = self.tracks.remove(&(id, mid)) else { return };
         for (sub, local) in track.subscribers {
             if let Some(p) = self.peers.get_mut(&sub) {
@@ -794,7 +866,7 @@ impl Sfu {
             d.record(from, level, now);
         }
         let keyframe = data.is_keyframe();
-        let mut want_keyframe: Vec<Option<Rid>> = Vec::new();
+        let mut want_keyframe: Vec<Option<Rid>> = self.record(from, &data).into_iter().collect();
         for (sub, local) in subscribers {
             let Some(peer) = self.peers.get_mut(&sub) else { continue };
             let Some(out) = peer.outgoing.iter_mut().find(|o| o.state == OutState::Open(local) && o.source == key)

@@ -76,6 +76,11 @@ impl LayerMeter {
         self.live(now).first().map_or(0.0, |(_, r)| *r)
     }
 
+    /// The best layer being sent: its rid, `None` without simulcast or when nothing is live.
+    pub fn best(&self, now: Instant) -> Option<Rid> {
+        self.live(now).first().and_then(|(rid, _)| *rid)
+    }
+
     /// Layers heard from recently with their bitrates, highest first.
     fn live(&self, now: Instant) -> Vec<(Option<Rid>, f64)> {
         let mut v: Vec<_> = self

@@ -5,6 +5,7 @@
 pub mod engine;
 mod layers;
 pub mod net;
+pub mod record;
 mod speaker;
 
 pub use engine::{JoinRequest, PeerId, PeerKind, Sfu, SfuError, Signal, TrackInfo};
@@ -23,11 +24,14 @@ pub struct SfuConfig {
     pub udp: SocketAddr,
     /// Address announced to peers in ICE candidates when the server sits behind 1:1 NAT.
     pub public_ip: Option<IpAddr>,
+    /// Where room recordings are written; recording is refused when unset. `q10 serve` sets it
+    /// to `<data>/recordings` unless configured.
+    pub recordings: Option<std::path::PathBuf>,
 }
 
 impl Default for SfuConfig {
     fn default() -> Self {
-        SfuConfig { udp: SocketAddr::from(([127, 0, 0, 1], 50000)), public_ip: None }
+        SfuConfig { udp: SocketAddr::from(([127, 0, 0, 1], 50000)), public_ip: None, recordings: None }
     }
 }
 

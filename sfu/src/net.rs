@@ -11,6 +11,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{EngineConfig, JoinRequest, PeerId, Sfu, SfuError, SfuOutput, Signal, TrackInfo};
+use crate::record::RecordCommand;
 use crate::{ConfigError, SfuConfig};
 
 /// Signals for one participant, in order.
@@ -26,6 +27,7 @@ enum Command {
     Leave { peer: PeerId },
     Tracks { room: String, reply: oneshot::Sender<Vec<TrackInfo>> },
     Stats { reply: oneshot::Sender<SfuStats> },
+    Record { room: String, on: bool, reply: oneshot::Sender<Result<bool, SfuError>> },
 }
 
 /// A participant admitted to the engine.
@@ -82,7 +84,8 @@ impl SfuHandle {
         let announced = SocketAddr::new(config.public_ip.unwrap_or(local.ip()), local.port());
         let engine = Sfu::new(EngineConfig::new(local, announced), Instant::now());
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(run(engine, Arc::new(socket), rx));
+        let recorder = config.recordings.clone().map(crate::record::spawn);
+        tokio::spawn(run(engine, Arc::new(socket), rx, recorder));
         tracing::info!(%local, %announced, "media port open");
         Ok(SfuHandle { tx, local })
     }
@@ -138,26 +141,34 @@ impl SfuHandle {
     pub async fn stats(&self) -> Result<SfuStats, Stopped> {
         self.call(|reply| Command::Stats { reply }).await
     }
+
+    /// Starts or stops recording a room; `Ok(false)` when it already was as asked.
+    pub async fn record(&self, room: String, on: bool) -> Result<bool, SfuError> {
+        self.call(|reply| Command::Record { room, on, reply }).await?
+    }
 }
 
 /// Largest datagram read; anything longer is not WebRTC traffic.
 const MAX_DATAGRAM: usize = 2048;
 
-async fn run(mut sfu: Sfu, socket: Arc<UdpSocket>, mut rx: mpsc::Receiver<Command>) {
+/// The recorder thread's inbox, where recording is configured.
+type Recorder = Option<std::sync::mpsc::Sender<RecordCommand>>;
+
+async fn run(mut sfu: Sfu, socket: Arc<UdpSocket>, mut rx: mpsc::Receiver<Command>, recorder: Recorder) {
     let mut routes: HashMap<PeerId, mpsc::UnboundedSender<Signal>> = HashMap::new();
     let mut stats = SfuStats::default();
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
-        let deadline = pump(&mut sfu, &socket, &mut routes, &mut stats);
+        let deadline = pump(&mut sfu, &socket, &mut routes, &mut stats, &recorder);
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
         tokio::select! {
             biased;
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };
-                command(&mut sfu, &mut routes, &mut stats, cmd);
+                command(&mut sfu, &mut routes, &mut stats, &recorder, cmd);
                 // Take whatever else is queued before polling again.
                 while let Ok(cmd) = rx.try_recv() {
-                    command(&mut sfu, &mut routes, &mut stats, cmd);
+                    command(&mut sfu, &mut routes, &mut stats, &recorder, cmd);
                 }
             }
             r = socket.recv_from(&mut buf) => {
@@ -191,6 +202,7 @@ fn pump(
     socket: &UdpSocket,
     routes: &mut HashMap<PeerId, mpsc::UnboundedSender<Signal>>,
     stats: &mut SfuStats,
+    recorder: &Recorder,
 ) -> Instant {
     loop {
         match sfu.poll_output() {
@@ -210,6 +222,11 @@ fn pump(
                     routes.remove(&peer);
                 }
             }
+            SfuOutput::Record(cmd) => {
+                if let Some(r) = recorder {
+                    let _ = r.send(cmd);
+                }
+            }
             SfuOutput::Timeout(t) => return t,
         }
     }
@@ -219,6 +236,7 @@ fn command(
     sfu: &mut Sfu,
     routes: &mut HashMap<PeerId, mpsc::UnboundedSender<Signal>>,
     stats: &mut SfuStats,
+    recorder: &Recorder,
     cmd: Command,
 ) {
     match cmd {
@@ -251,6 +269,13 @@ fn command(
         }
         Command::Tracks { room, reply } => {
             let _ = reply.send(sfu.room_tracks(&room));
+        }
+        Command::Record { room, on, reply } => {
+            let result = match recorder {
+                Some(_) => Ok(sfu.set_recording(&room, on)),
+                None => Err(SfuError::RecordingUnavailable),
+            };
+            let _ = reply.send(result);
         }
         Command::Stats { reply } => {
             stats.participants = sfu.peer_count();

@@ -130,6 +130,7 @@ impl World {
             loop {
                 match self.sfu.poll_output() {
                     SfuOutput::Timeout(_) => break,
+                    SfuOutput::Record(_) => moved = true,
                     SfuOutput::Transmit(t) => {
                         moved = true;
                         let c = self.clients.iter_mut().find(|c| c.addr == t.destination).expect("addressed client");

@@ -30,6 +30,8 @@ pub struct Room {
     pub members: HashMap<String, Member>,
     /// Identities removed by a host; their tokens no longer admit them.
     pub removed: HashSet<String>,
+    /// The host who started the recording running now, if one runs.
+    pub recording: Option<String>,
     /// The document page being presented: (presenter, document, page).
     pub presenting: Option<(String, String, u32)>,
     next_participant: u64,

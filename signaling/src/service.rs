@@ -192,6 +192,10 @@ async fn session(state: Arc<Signaling>, mut socket: WebSocket, ip: IpAddr) {
         schedule_removal(&state, &joined);
         return;
     }
+    let recording = state.rooms.with(&joined.room, |r| r.recording.clone()).flatten();
+    if let Some(by) = recording {
+        send(&mut socket, &ServerMessage::Recording { on: true, by }).await;
+    }
     let presenting = state.rooms.with(&joined.room, |r| r.presenting.clone()).flatten();
     if let Some((by, document, page)) = presenting {
         send(&mut socket, &ServerMessage::Presenting { by, document: Some(document), page }).await;
@@ -535,6 +539,19 @@ async fn moderate(state: &Arc<Signaling>, me: &Joined, action: ModeratorAction) 
                 r.locked = locked;
                 r.broadcast(&ServerMessage::RoomLocked { locked }, None);
             });
+        }
+        ModeratorAction::Record { on } => {
+            let on = *on;
+            match state.sfu.record(room.clone(), on).await {
+                Ok(_) => {
+                    let msg = ServerMessage::Recording { on, by: by.clone() };
+                    state.rooms.with(room, |r| {
+                        r.recording = on.then(|| by.clone());
+                        r.broadcast(&msg, None);
+                    });
+                }
+                Err(e) => return Step::Reply(error(ErrorCode::Unavailable, e.to_string())),
+            }
         }
         ModeratorAction::End => {
             for who in state.rooms.identities(room) {

@@ -605,7 +605,11 @@ fn ice_ufrag(sdp: &str) -> String {
 async fn a_server_behind_nat_is_reached_at_its_public_address() {
     // Bound to every interface and announcing another address, as behind 1:1 NAT: peers send to
     // the announced address, which the socket's own address is not.
-    let media = q10_sfu::SfuConfig { udp: "0.0.0.0:0".parse().unwrap(), public_ip: Some("127.0.0.1".parse().unwrap()) };
+    let media = q10_sfu::SfuConfig {
+        udp: "0.0.0.0:0".parse().unwrap(),
+        public_ip: Some("127.0.0.1".parse().unwrap()),
+        ..q10_sfu::SfuConfig::default()
+    };
     let server = serve_media(SignalingConfig::default(), media).await;
     let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
     publisher.connected().await;
@@ -616,4 +620,86 @@ async fn a_server_behind_nat_is_reached_at_its_public_address() {
     media.abort();
     publisher.driver.abort();
     viewer.driver.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_records_the_room_into_standard_files() {
+    let server = serve(SignalingConfig::default()).await;
+    let (mut host, _) = server.join("r1", "host", ParticipantRole::Host, None).await;
+    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
+    publisher.connected().await;
+    let media = pump(publisher.pc.clone(), tracks.unwrap());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    host.send(json!({ "type": "moderate", "action": { "do": "record", "on": true } })).await;
+    let started = host.expect("recording").await;
+    assert_eq!(started["on"], true, "{started}");
+    // Whoever is in the room, or joins it, is told it is being recorded.
+    assert_eq!(publisher.message("recording").await["on"], true);
+    let (mut late, _) = server.join("r1", "late", ParticipantRole::Listener, None).await;
+    assert_eq!(late.expect("recording").await["on"], true);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    host.send(json!({ "type": "moderate", "action": { "do": "record", "on": false } })).await;
+    assert_eq!(host.expect("recording").await["on"], false);
+    media.abort();
+
+    // One directory with a finished manifest naming both tracks.
+    let mut manifest = Value::Null;
+    let mut dir = std::path::PathBuf::new();
+    for _ in 0..40 {
+        if let Some(d) = std::fs::read_dir(&server.recordings).ok().and_then(|mut it| it.next()).and_then(Result::ok) {
+            dir = d.path();
+            if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
+                manifest = serde_json::from_str(&text).unwrap();
+                if !manifest["stopped_ms"].is_null() {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!manifest["stopped_ms"].is_null(), "the recording finished: {manifest}");
+    assert_eq!(manifest["room"], "r1");
+    let tracks = manifest["tracks"].as_array().unwrap();
+    let codecs: Vec<&str> = tracks.iter().map(|t| t["codec"].as_str().unwrap()).collect();
+    assert_eq!(codecs.len(), 2, "{manifest}");
+    assert!(codecs.contains(&"opus") && codecs.contains(&"vp8"), "{manifest}");
+    assert!(tracks.iter().all(|t| t["identity"] == "publisher"), "{manifest}");
+    let track = |codec: &str| tracks.iter().find(|t| t["codec"] == codec).unwrap();
+
+    // The video: IVF holding the best simulcast layer, starting on a keyframe.
+    let vp8 = track("vp8");
+    let ivf = std::fs::read(dir.join(vp8["file"].as_str().unwrap())).unwrap();
+    assert_eq!(&ivf[0..4], b"DKIF");
+    assert_eq!(&ivf[8..12], b"VP80");
+    let frames = u32::from_le_bytes(ivf[24..28].try_into().unwrap());
+    assert_eq!(u64::from(frames), vp8["frames"].as_u64().unwrap());
+    assert!(frames > 60, "about 3 s at 30 frames a second: {frames}");
+    let mut at = 32;
+    let mut layers = Vec::new();
+    while at + 12 <= ivf.len() {
+        let size = u32::from_le_bytes(ivf[at..at + 4].try_into().unwrap()) as usize;
+        let frame = &ivf[at + 12..at + 12 + size];
+        if layers.is_empty() {
+            assert_eq!(frame[0] & 0x01, 0, "the first frame is a keyframe");
+        }
+        layers.push(*frame.last().unwrap());
+        at += 12 + size;
+    }
+    assert_eq!(at, ivf.len(), "frames fill the file exactly");
+    assert!(layers.iter().all(|l| *l == b'h'), "only the top layer is recorded");
+
+    // The audio: Ogg Opus that a standard reader takes apart.
+    let opus = track("opus");
+    let file = std::fs::File::open(dir.join(opus["file"].as_str().unwrap())).unwrap();
+    let mut reader = ogg::PacketReader::new(std::io::BufReader::new(file));
+    let mut packets = Vec::new();
+    while let Some(p) = reader.read_packet().unwrap() {
+        packets.push(p.data);
+    }
+    assert!(packets[0].starts_with(b"OpusHead") && packets[1].starts_with(b"OpusTags"));
+    assert!(packets.len() > 100, "about 3 s of 20 ms packets: {}", packets.len());
+    assert!(packets[2..packets.len() - 1].iter().all(|p| p.len() == 60));
+    let _ = std::fs::remove_dir_all(&server.recordings);
+    publisher.driver.abort();
 }

@@ -155,6 +155,16 @@ describe("conference room", () => {
     await until("the lock to lift", () => host.page.locator('#lock[aria-pressed="false"]').count());
   });
 
+  test("the host records the room and everyone is shown it", async () => {
+    const [host, a] = people;
+    assert.equal(await a.page.locator("#rec-badge").isVisible(), false);
+    await host.page.locator("#record").click();
+    await a.page.locator("#rec-badge").waitFor({ state: "visible" });
+    assert.equal(await host.page.locator("#record").getAttribute("aria-pressed"), "true");
+    await host.page.locator("#record").click();
+    await a.page.locator("#rec-badge").waitFor({ state: "hidden" });
+  });
+
   test("the host removes a participant, then ends the meeting for everyone", async () => {
     const [host, a, b] = people;
     host.page.once("dialog", (d) => d.accept());

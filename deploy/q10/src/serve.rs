@@ -60,7 +60,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let app = if config.runs(ServiceRole::Signaling) || config.runs(ServiceRole::Sfu) {
         // The media engine runs in the process that signals for it; the two talk in memory.
-        let sfu = q10_sfu::SfuHandle::start(&config.sfu).await.context("cannot start the media server")?;
+        let mut media = config.sfu.clone();
+        if media.recordings.is_none() {
+            media.recordings = Some(q10_sfu::record::default_root(&config.data));
+        }
+        let sfu = q10_sfu::SfuHandle::start(&media).await.context("cannot start the media server")?;
         let tokens = q10_signaling::JoinTokens::new(secrets.token_signing.clone());
         // Attendance goes straight to the core's store when the core runs in this process.
         let observer = match &store {

@@ -180,6 +180,10 @@ pub enum ModeratorAction {
     TakeFloor {
         participant: String,
     },
+    /// Starts or stops recording the room (everyone is told; see `recording`).
+    Record {
+        on: bool,
+    },
     /// Ends the meeting for everyone.
     End,
 }
@@ -283,6 +287,12 @@ pub enum ServerMessage {
     },
     RoomLocked {
         locked: bool,
+    },
+    /// The room is being recorded, or no longer; sent to everyone, and right after `joined`
+    /// while a recording runs.
+    Recording {
+        on: bool,
+        by: String,
     },
     /// A host asked this client to do something (e.g. mute its microphone).
     Moderated {

@@ -40,14 +40,18 @@ pub struct Server {
     pub tokens: JoinTokens,
     pub sfu: SfuHandle,
     pub events: Arc<Events>,
+    /// Where this server writes recordings.
+    pub recordings: std::path::PathBuf,
 }
 
 pub async fn serve(config: SignalingConfig) -> Server {
-    serve_media(config, SfuConfig { udp: "127.0.0.1:0".parse().unwrap(), public_ip: None }).await
+    serve_media(config, SfuConfig { udp: "127.0.0.1:0".parse().unwrap(), ..SfuConfig::default() }).await
 }
 
 /// A server whose media port is set as in `media`.
-pub async fn serve_media(config: SignalingConfig, media: SfuConfig) -> Server {
+pub async fn serve_media(config: SignalingConfig, mut media: SfuConfig) -> Server {
+    let recordings = std::env::temp_dir().join(format!("q10-recordings-{}", rand::random::<u64>()));
+    media.recordings = Some(recordings.clone());
     let sfu = SfuHandle::start(&media).await.unwrap();
     let events = Arc::new(Events::default());
     let observer: Arc<dyn RoomObserver> = events.clone();
@@ -59,7 +63,8 @@ pub async fn serve_media(config: SignalingConfig, media: SfuConfig) -> Server {
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
-    Server { url: format!("ws://{addr}/rtc/v1"), tokens: JoinTokens::new(SecretSlice::from(KEY.to_vec())), sfu, events }
+    let tokens = JoinTokens::new(SecretSlice::from(KEY.to_vec()));
+    Server { url: format!("ws://{addr}/rtc/v1"), tokens, sfu, events, recordings }
 }
 
 impl Server {

@@ -20,6 +20,7 @@ const state = {
   you: null,
   participants: new Map(),
   locked: false,
+  recording: false,
   speaker: null,
   view: "grid",
   // Received tracks by our receiving section (mid), with whose they are from `track_mapping`.
@@ -172,6 +173,11 @@ function onMessage(msg) {
     case "room_locked":
       state.locked = msg.locked;
       notice(msg.locked ? t("locked") : t("unlocked"));
+      renderToolbar();
+      break;
+    case "recording":
+      state.recording = msg.on;
+      notice(msg.on ? t("recordingOn") : t("recordingOff"));
       renderToolbar();
       break;
     case "moderated": onModerated(msg); break;
@@ -381,6 +387,7 @@ function bindControls() {
     renderStage();
   });
   $("lock").addEventListener("click", () => moderate({ do: "lock", locked: !state.locked }));
+  $("record").addEventListener("click", () => moderate({ do: "record", on: !state.recording }));
   $("end").addEventListener("click", () => { if (confirm(t("endConfirm"))) moderate({ do: "end" }); });
   $("leave").addEventListener("click", () => {
     if (signal && signal.send({ type: "leave" })) signal.leave();
@@ -436,6 +443,10 @@ function renderToolbar() {
   document.querySelector(".host-only").hidden = !isHost();
   $("lock").textContent = state.locked ? t("unlock") : t("lock");
   $("lock").setAttribute("aria-pressed", String(state.locked));
+  $("record").textContent = state.recording ? t("stopRecording") : t("startRecording");
+  $("record").setAttribute("aria-pressed", String(state.recording));
+  // Everyone sees that the room is being recorded, not only the host.
+  $("rec-badge").hidden = !state.recording;
 }
 
 function ordered() {
