@@ -15,7 +15,7 @@ use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKi
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
 
-use crate::layers::{LayerMeter, next_layer};
+use crate::layers::{LayerMeter, choose_layer, next_layer};
 use crate::record::{RecordCommand, RecordedFrame};
 use crate::speaker::SpeakerDetector;
 
@@ -84,6 +84,9 @@ pub enum Signal {
     ActiveSpeaker(Option<PeerId>),
     /// A message arrived on the participant's data channel, to be shared with the room.
     Data { from: PeerId, text: String },
+    /// The publisher should send only these simulcast layers of its section `mid`: nobody
+    /// watches the others.
+    Layers { mid: String, active: Vec<String> },
 }
 
 /// What [`Sfu::poll_output`] hands back.
@@ -153,6 +156,8 @@ struct TrackIn {
     last_keyframe_request: HashMap<Option<Rid>, Instant>,
     /// Subscribers and the section of theirs this track goes out on.
     subscribers: Vec<(PeerId, Mid)>,
+    /// Since when each simulcast layer has gone unwatched.
+    unwatched_since: HashMap<Rid, Instant>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +227,8 @@ pub struct Sfu {
     recording: HashSet<String>,
     /// The layer each recorded track is written from (`None` inside: a track without simulcast).
     recorded_layer: HashMap<(PeerId, Mid), Option<Rid>>,
+    /// When unwatched simulcast layers are next looked for.
+    next_pause_check: Instant,
 }
 
 impl std::fmt::Debug for Sfu {
@@ -251,6 +258,7 @@ impl Sfu {
             now,
             recording: HashSet::new(),
             recorded_layer: HashMap::new(),
+            next_pause_check: now,
         }
     }
 
@@ -561,6 +569,10 @@ impl Sfu {
                     }
                 }
                 self.tick_speakers(now);
+                if now >= self.next_pause_check {
+                    self.next_pause_check = now + PAUSE_CHECK;
+                    self.pause_unwatched_layers(now);
+                }
             }
             Input::Receive(now, receive) => {
                 self.now = self.now.max(now);
@@ -717,6 +729,7 @@ impl Sfu {
                         meter: LayerMeter::default(),
                         last_keyframe_request: HashMap::new(),
                         subscribers: Vec::new(),
+                        unwatched_since: HashMap::new(),
                     },
                 );
                 let info = self.track_info(id, mid, &self.tracks[&(id, mid)]);
@@ -928,7 +941,10 @@ impl Sfu {
                 budget -= rate;
                 if o.target != rid {
                     let old = t.meter.bitrate(o.target, self.now).unwrap_or(0.0);
-                    if rate < old {
+                    // A step down for want of bandwidth holds back the next step up; one the
+                    // subscriber asked for (it shows the video smaller) does not.
+                    let allowed = choose_layer(&t.meter, o.preferred, f64::INFINITY, self.now).map_or(0.0, |c| c.1);
+                    if rate < old && allowed >= old {
                         o.stepped_down_at = Some(self.now);
                     }
                     o.target = rid;
@@ -983,6 +999,60 @@ impl Sfu {
         ok
     }
 
+    /// Asks publishers to stop sending simulcast layers nobody has watched for a while, and to
+    /// send again those someone now wants. The lowest layer always flows, so a newcomer gets a
+    /// picture at once; a layer a subscriber or the recorder uses is never paused.
+    fn pause_unwatched_layers(&mut self, now: Instant) {
+        let keys: Vec<(PeerId, Mid)> = self
+            .tracks
+            .iter()
+            .filter(|(_, t)| t.kind == MediaKind::Video && t.meter.rids().len() > 1)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            let mut wanted: Vec<Rid> = Vec::new();
+            let track = &self.tracks[&key];
+            for (sub, local) in &track.subscribers {
+                let Some(o) = self
+                    .peers
+                    .get(sub)
+                    .and_then(|p| p.outgoing.iter().find(|o| o.state == OutState::Open(*local) && o.source == key))
+                else {
+                    continue;
+                };
+                wanted.extend(o.current.into_iter().chain(o.target));
+            }
+            if let Some(Some(r)) = self.recorded_layer.get(&key) {
+                wanted.push(*r);
+            }
+            wanted.extend(track.meter.lowest(now));
+            let all = track.meter.rids();
+            let track = self.tracks.get_mut(&key).expect("listed above");
+            for r in &all {
+                if wanted.contains(r) {
+                    track.unwatched_since.remove(r);
+                } else {
+                    track.unwatched_since.entry(*r).or_insert(now);
+                }
+            }
+            let paused: Vec<Rid> = all
+                .iter()
+                .copied()
+                .filter(|r| {
+                    track.unwatched_since.get(r).is_some_and(|t| now.saturating_duration_since(*t) >= PAUSE_AFTER)
+                })
+                .collect();
+            let before = track.meter.paused();
+            if paused.len() == before.len() && paused.iter().all(|r| before.contains(r)) {
+                continue;
+            }
+            let mut active: Vec<String> = all.iter().filter(|r| !paused.contains(r)).map(|r| r.to_string()).collect();
+            active.sort();
+            track.meter.set_paused(paused);
+            self.out.push_back(SfuOutput::Signal(key.0, Signal::Layers { mid: key.1.to_string(), active }));
+        }
+    }
+
     fn tick_speakers(&mut self, now: Instant) {
         let rooms: Vec<String> = self.speakers.keys().cloned().collect();
         for room in rooms {
@@ -999,5 +1069,9 @@ impl Sfu {
 /// The publisher of a viewer's section that no track fills yet.
 const UNBOUND: PeerId = PeerId(0);
 const SPEAKER_TICK: Duration = crate::speaker::DECISION_INTERVAL;
+/// How often unwatched simulcast layers are looked for.
+const PAUSE_CHECK: Duration = Duration::from_millis(500);
+/// How long a layer goes unwatched before its publisher is asked to pause it.
+const PAUSE_AFTER: Duration = Duration::from_secs(2);
 /// The largest data channel message relayed to the room.
 pub const MAX_DATA_MESSAGE: usize = 4 * 1024;

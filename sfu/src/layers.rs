@@ -18,10 +18,18 @@ struct Layer {
     prev_bytes: u64,
     window_start: Instant,
     last_seen: Instant,
+    /// The bitrate last measured while the layer was flowing, kept for when it is paused.
+    last_rate: f64,
 }
 
 impl Layer {
     fn roll(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.window_start) >= WINDOW {
+            let rate = self.bitrate(now);
+            if rate > 0.0 {
+                self.last_rate = rate;
+            }
+        }
         while now.saturating_duration_since(self.window_start) >= WINDOW {
             self.prev_bytes = self.bytes;
             self.bytes = 0;
@@ -46,6 +54,9 @@ impl Layer {
 #[derive(Debug, Default)]
 pub struct LayerMeter {
     layers: Vec<Layer>,
+    /// Layers the publisher was asked to stop sending because nobody watches them. They remain
+    /// choices, at the bitrate they last had, so a subscriber can ask for them back.
+    paused: Vec<Rid>,
 }
 
 impl LayerMeter {
@@ -57,7 +68,14 @@ impl LayerMeter {
             l.last_seen = now;
             return false;
         }
-        self.layers.push(Layer { rid, bytes: bytes as u64, prev_bytes: 0, window_start: now, last_seen: now });
+        self.layers.push(Layer {
+            rid,
+            bytes: bytes as u64,
+            prev_bytes: 0,
+            window_start: now,
+            last_seen: now,
+            last_rate: 0.0,
+        });
         true
     }
 
@@ -76,18 +94,41 @@ impl LayerMeter {
         self.live(now).first().map_or(0.0, |(_, r)| *r)
     }
 
+    /// The lowest layer that can be chosen: its rid, `None` without simulcast.
+    pub fn lowest(&self, now: Instant) -> Option<Rid> {
+        self.live(now).last().and_then(|(rid, _)| *rid)
+    }
+
     /// The best layer being sent: its rid, `None` without simulcast or when nothing is live.
     pub fn best(&self, now: Instant) -> Option<Rid> {
         self.live(now).first().and_then(|(rid, _)| *rid)
     }
 
-    /// Layers heard from recently with their bitrates, highest first.
+    /// Sets the layers paused at the engine's request.
+    pub fn set_paused(&mut self, paused: Vec<Rid>) {
+        self.paused = paused;
+    }
+
+    pub fn paused(&self) -> &[Rid] {
+        &self.paused
+    }
+
+    /// Layers that can be chosen, with their bitrates, highest first: those heard from recently,
+    /// and those paused by request (at the bitrate they last had).
     fn live(&self, now: Instant) -> Vec<(Option<Rid>, f64)> {
         let mut v: Vec<_> = self
             .layers
             .iter()
-            .filter(|l| now.saturating_duration_since(l.last_seen) < STALE)
-            .map(|l| (l.rid, l.bitrate(now)))
+            .filter_map(|l| {
+                let paused = l.rid.is_some_and(|r| self.paused.contains(&r));
+                if now.saturating_duration_since(l.last_seen) < STALE {
+                    Some((l.rid, l.bitrate(now).max(if paused { l.last_rate } else { 0.0 })))
+                } else if paused && l.last_rate > 0.0 {
+                    Some((l.rid, l.last_rate))
+                } else {
+                    None
+                }
+            })
             .collect();
         v.sort_by(|a, b| b.1.total_cmp(&a.1));
         v

@@ -160,6 +160,13 @@ async fn run(mut sfu: Sfu, socket: Arc<UdpSocket>, mut rx: mpsc::Receiver<Comman
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         let deadline = pump(&mut sfu, &socket, &mut routes, &mut stats, &recorder);
+        // Under steady traffic the socket is always ready and would win every select below:
+        // time must still reach the engine (pacing, retransmissions, keep-alives) when due.
+        let now = Instant::now();
+        if deadline <= now {
+            sfu.handle_input(str0m::Input::Timeout(now));
+            continue;
+        }
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
         tokio::select! {
             biased;

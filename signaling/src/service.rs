@@ -599,6 +599,7 @@ fn spawn_relay(state: Arc<Signaling>, room: String, identity: String, mut signal
                 }
                 Signal::Mapping { local_mid, publisher, source_mid } => participant_of(publisher)
                     .map(|participant| ServerMessage::TrackMapping { mid: local_mid, participant, source_mid }),
+                Signal::Layers { mid, active } => Some(ServerMessage::Layers { mid, active }),
                 Signal::ActiveSpeaker(p) => {
                     Some(ServerMessage::ActiveSpeaker { participant: p.and_then(participant_of) })
                 }

@@ -136,6 +136,14 @@ fn rewrite(sdp: &str, detour: Option<Detour>) -> String {
     }
 }
 
+/// What a test asks of a peer's signaling driver.
+enum Command {
+    /// Make an offer (to restart ICE, say).
+    Offer(RTCOfferOptions),
+    /// Send this message as it is.
+    Send(Value),
+}
+
 /// A webrtc-rs peer joined to a room through the signaling WebSocket.
 struct Peer {
     pc: Arc<dyn PeerConnection>,
@@ -144,8 +152,8 @@ struct Peer {
     received: Arc<Mutex<Received>>,
     /// Signaling messages other than SDP, as they arrive.
     messages: mpsc::UnboundedReceiver<Value>,
-    /// Asks the driver for another offer (ICE restart, new media).
-    offers: mpsc::UnboundedSender<RTCOfferOptions>,
+    /// Asks the driver for another offer (ICE restart, new media) or to send a message.
+    commands: mpsc::UnboundedSender<Command>,
     joined: Value,
     driver: tokio::task::JoinHandle<()>,
 }
@@ -213,7 +221,7 @@ async fn drive(
     pc: Arc<dyn PeerConnection>,
     mut ws: common::Ws,
     mut gathered: watch::Receiver<u64>,
-    mut offers: mpsc::UnboundedReceiver<RTCOfferOptions>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
     messages: mpsc::UnboundedSender<Value>,
     detour: Option<Detour>,
 ) {
@@ -235,7 +243,16 @@ async fn drive(
     }
     loop {
         tokio::select! {
-            Some(options) = offers.recv() => {
+            Some(command) = commands.recv() => {
+                let options = match command {
+                    Command::Offer(options) => options,
+                    Command::Send(m) => {
+                        if ws.send(Message::Text(m.to_string().into())).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
                 let offer = pc.create_offer(Some(options)).await.unwrap();
                 let sdp = local(&pc, &mut gathered, offer).await;
                 waiting_for_answer = true;
@@ -295,11 +312,11 @@ impl Peer {
         pc.create_data_channel("chat", None).await.unwrap();
         let role = if publish { ParticipantRole::Speaker } else { ParticipantRole::Listener };
         let (ws, joined) = common::join_raw(server, room, identity, role).await;
-        let (offers, offers_rx) = mpsc::unbounded_channel();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
         let (messages_tx, messages) = mpsc::unbounded_channel();
-        let driver = tokio::spawn(drive(pc.clone(), ws, gathered.clone(), offers_rx, messages_tx, detour));
-        offers.send(RTCOfferOptions::default()).unwrap();
-        let peer = Peer { pc, state, gathered, received, messages, offers, joined, driver };
+        let driver = tokio::spawn(drive(pc.clone(), ws, gathered.clone(), commands_rx, messages_tx, detour));
+        commands.send(Command::Offer(RTCOfferOptions::default())).unwrap();
+        let peer = Peer { pc, state, gathered, received, messages, commands, joined, driver };
         (peer, tracks)
     }
 
@@ -321,6 +338,24 @@ impl Peer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("{what} within {secs} s; received {:?}", self.received.lock().unwrap());
+    }
+
+    /// Reads `layers` messages until one's active layers pass `check`, within 10 seconds.
+    async fn layers_until(&mut self, check: impl Fn(&[&str]) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        loop {
+            let Ok(Some(m)) = tokio::time::timeout_at(deadline, self.messages.recv()).await else {
+                panic!("no layers message as expected within 10 s; saw {seen:?}");
+            };
+            if m["type"] == "layers" {
+                let active: Vec<&str> = m["active"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+                if check(&active) {
+                    return m;
+                }
+                seen.push(m["active"].clone());
+            }
+        }
     }
 
     /// The next signaling message of type `kind` within 10 seconds.
@@ -503,7 +538,7 @@ async fn audio_and_simulcast_video_reach_a_subscriber() {
 
     // The subscriber restarts ICE on its live session (as after a network change): media goes on.
     let ufrag_before = ice_ufrag(&viewer.pc.local_description().await.unwrap().sdp);
-    viewer.offers.send(RTCOfferOptions { ice_restart: true }).unwrap();
+    viewer.commands.send(Command::Offer(RTCOfferOptions { ice_restart: true })).unwrap();
     let before = viewer.received.lock().unwrap().video_layers.len();
     viewer.until(10, "video after the restart", |r| r.video_layers.len() > before + 60).await;
     assert_ne!(ice_ufrag(&viewer.pc.local_description().await.unwrap().sdp), ufrag_before);
@@ -570,11 +605,11 @@ async fn a_publisher_that_reconnects_resumes_with_an_ice_restart() {
 
     // A new signaling driver for the same peer connection, and an offer that restarts ICE.
     let ufrag_before = ice_ufrag(&publisher.pc.local_description().await.unwrap().sdp);
-    let (offers, offers_rx) = mpsc::unbounded_channel();
+    let (commands, commands_rx) = mpsc::unbounded_channel();
     let (messages_tx, _messages) = mpsc::unbounded_channel();
     let pc = publisher.pc.clone();
-    let driver = tokio::spawn(drive(pc.clone(), ws, publisher.gathered.clone(), offers_rx, messages_tx, None));
-    offers.send(RTCOfferOptions { ice_restart: true }).unwrap();
+    let driver = tokio::spawn(drive(pc.clone(), ws, publisher.gathered.clone(), commands_rx, messages_tx, None));
+    commands.send(Command::Offer(RTCOfferOptions { ice_restart: true })).unwrap();
     let start = Instant::now();
     loop {
         let sdp = pc.local_description().await.map(|d| d.sdp).unwrap_or_default();
@@ -702,4 +737,40 @@ async fn a_host_records_the_room_into_standard_files() {
     assert!(packets[2..packets.len() - 1].iter().all(|p| p.len() == 60));
     let _ = std::fs::remove_dir_all(&server.recordings);
     publisher.driver.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layers_nobody_watches_are_paused_and_resumed_when_wanted() {
+    let server = serve(SignalingConfig::default()).await;
+    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
+    publisher.connected().await;
+    let media = pump(publisher.pc.clone(), tracks.unwrap());
+    let (mut viewer, _) = Peer::join(&server, "r1", "viewer", false, None).await;
+    viewer.connected().await;
+    let video = loop {
+        let t = viewer.message("track_published").await;
+        if t["track"]["kind"] == "video" {
+            break t["track"].clone();
+        }
+    };
+    viewer
+        .until(15, "the top layer is forwarded", |r| {
+            r.recent(10).len() == 10 && r.recent(10).iter().all(|l| *l == b'h')
+        })
+        .await;
+
+    // The only viewer shows it small: the layers above the one it wants are asked to stop.
+    let prefer = |layer: Value| json!({ "type": "prefer_layer", "participant": video["participant"], "mid": video["mid"], "layer": layer });
+    viewer.commands.send(Command::Send(prefer(json!("l")))).unwrap();
+    let layers = publisher.layers_until(|active| active == ["l"]).await;
+    assert_eq!(layers["mid"], video["mid"]);
+    viewer.until(10, "the lowest layer is forwarded", |r| r.recent(10).iter().all(|l| *l == b'l')).await;
+
+    // Shown large again: a better layer is asked back, and the viewer gets it.
+    viewer.commands.send(Command::Send(prefer(Value::Null))).unwrap();
+    publisher.layers_until(|active| active.len() >= 2).await;
+    viewer.until(15, "a better layer comes back", |r| r.recent(10).iter().all(|l| *l != b'l')).await;
+    media.abort();
+    publisher.driver.abort();
+    viewer.driver.abort();
 }

@@ -288,6 +288,12 @@ pub enum ServerMessage {
     RoomLocked {
         locked: bool,
     },
+    /// Send only these simulcast layers (rids) of your sending section `mid`: nobody watches the
+    /// others. Sent to a publisher whenever the set changes.
+    Layers {
+        mid: String,
+        active: Vec<String>,
+    },
     /// The room is being recorded, or no longer; sent to everyone, and right after `joined`
     /// while a recording runs.
     Recording {

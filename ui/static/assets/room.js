@@ -157,6 +157,7 @@ function onMessage(msg) {
     case "answer": if (peer) peer.onAnswer(msg.sdp); break;
     case "offer": if (peer) peer.onOffer(msg.sdp); break;
     case "track_mapping": mapTrack(msg); break;
+    case "layers": if (peer) peer.setActiveLayers(msg.mid, msg.active).catch(() => {}); break;
     case "track_unpublished": unpublished(msg); break;
     case "participant_joined":
     case "participant_updated": upsert(msg.participant); break;

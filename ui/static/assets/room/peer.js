@@ -151,6 +151,24 @@ export class Peer {
     return this.screen.mid;
   }
 
+  // The server asks us to send only some simulcast layers of a section (nobody watches the
+  // others): switching encodings off saves the uplink and the encoder's work.
+  async setActiveLayers(mid, active) {
+    const t = this.pc.getTransceivers().find((x) => x.mid === mid);
+    if (!t || !t.sender) return;
+    const params = t.sender.getParameters();
+    if (!params.encodings || params.encodings.length < 2) return;
+    let changed = false;
+    for (const e of params.encodings) {
+      const on = !e.rid || active.includes(e.rid);
+      if (e.active !== on) {
+        e.active = on;
+        changed = true;
+      }
+    }
+    if (changed) await t.sender.setParameters(params);
+  }
+
   async stopScreen() {
     if (this.screen) await this.screen.sender.replaceTrack(null);
   }
