@@ -4,9 +4,11 @@
 pub mod rooms;
 pub mod service;
 pub mod token;
+pub mod turn;
 
 pub use service::{Signaling, SignalingConfig, router};
 pub use token::{JoinTokenError, JoinTokens, NewJoinToken};
+pub use turn::Turn;
 
 /// Room names travel in URLs (`/whip/{room}`), so they are kept to a plain alphabet.
 pub fn check_room_name(room: &str) -> Result<(), String> {

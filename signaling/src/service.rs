@@ -34,6 +34,8 @@ pub struct SignalingConfig {
     pub idle_timeout: Duration,
     /// Join attempts allowed per client address per minute.
     pub joins_per_minute: u32,
+    /// TURN servers handed to clients, if any.
+    pub turn: Option<Arc<crate::Turn>>,
 }
 
 impl Default for SignalingConfig {
@@ -42,6 +44,7 @@ impl Default for SignalingConfig {
             resume_grace: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(40),
             joins_per_minute: 30,
+            turn: None,
         }
     }
 }
@@ -186,6 +189,12 @@ async fn session(state: Arc<Signaling>, mut socket: WebSocket, ip: IpAddr) {
         participants: admitted.participants,
         locked: admitted.locked,
         resumed: peer.is_some(),
+        ice_servers: state
+            .config
+            .turn
+            .iter()
+            .map(|t| t.credentials(&joined.claims.sub, OffsetDateTime::now_utc()))
+            .collect(),
     };
     if !send(&mut socket, &hello).await {
         state.rooms.detach(&joined.room, &joined.claims.sub, joined.conn);
@@ -322,6 +331,8 @@ fn sdp_parse_error(what: &str, e: &dyn std::fmt::Display) -> String {
     }
 }
 
+// A step lives on the stack for one message: boxing the reply would allocate for every one.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Quiet,
     Reply(ServerMessage),

@@ -250,3 +250,28 @@ async fn garbage_on_the_media_port_is_dropped() {
     let (mut c, _) = s.join("r1", "a", ParticipantRole::Speaker, None).await;
     c.ping(1).await;
 }
+
+#[tokio::test]
+async fn turn_credentials_come_with_the_join_when_configured() {
+    let s = serve(SignalingConfig::default()).await;
+    let (_c, joined) = s.join("r1", "a", ParticipantRole::Speaker, None).await;
+    assert!(joined.get("ice_servers").is_none(), "no TURN configured: {joined}");
+
+    let turn = q10_signaling::Turn::new(
+        vec!["turn:turn.example.org:3478?transport=udp".into(), "turns:turn.example.org:443?transport=tcp".into()],
+        "a-shared-secret-of-some-length".to_string().into(),
+        time::Duration::hours(2),
+    )
+    .unwrap();
+    let s = serve(SignalingConfig { turn: Some(std::sync::Arc::new(turn)), ..SignalingConfig::default() }).await;
+    let before = OffsetDateTime::now_utc().unix_timestamp();
+    let (_c, joined) = s.join("r1", "user-7", ParticipantRole::Speaker, None).await;
+    let server = &joined["ice_servers"][0];
+    assert_eq!(server["urls"].as_array().unwrap().len(), 2);
+    let username = server["username"].as_str().unwrap();
+    let (expiry, identity) = username.split_once(':').unwrap();
+    assert_eq!(identity, "user-7");
+    let expiry: i64 = expiry.parse().unwrap();
+    assert!((before + 7_200..=before + 7_210).contains(&expiry), "valid for two hours: {expiry}");
+    assert_eq!(server["credential"].as_str().unwrap().len(), 28, "a base64 HMAC-SHA1");
+}

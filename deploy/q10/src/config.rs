@@ -87,7 +87,20 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
     pub auth: AuthSettings,
     pub signaling: SignalingSettings,
+    pub turn: TurnSettings,
     pub sfu: SfuConfig,
+}
+
+/// TURN servers handed to clients whose network blocks UDP to the media server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TurnSettings {
+    /// `turn:` / `turns:` URLs; none means no TURN.
+    pub urls: Vec<String>,
+    /// A file holding the secret shared with the TURN server (coturn's `static-auth-secret`).
+    pub secret_file: Option<PathBuf>,
+    /// How long handed-out credentials are valid.
+    pub ttl_hours: u32,
 }
 
 /// The signaling service.
@@ -118,6 +131,7 @@ impl Default for Config {
             shutdown_grace_seconds: 10,
             auth: AuthSettings::default(),
             signaling: SignalingSettings::default(),
+            turn: TurnSettings { ttl_hours: 12, ..TurnSettings::default() },
             sfu: SfuConfig::default(),
         }
     }
@@ -141,7 +155,7 @@ pub struct Overrides {
 }
 
 /// The top-level setting names, as read from `Q10_*` variables.
-const SETTINGS: [&str; 12] = [
+const SETTINGS: [&str; 13] = [
     "http",
     "data",
     "database",
@@ -153,6 +167,7 @@ const SETTINGS: [&str; 12] = [
     "shutdown_grace_seconds",
     "auth",
     "signaling",
+    "turn",
     "sfu",
 ];
 

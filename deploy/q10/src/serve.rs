@@ -76,6 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         };
         let settings = q10_signaling::SignalingConfig {
             joins_per_minute: config.signaling.joins_per_minute,
+            turn: turn(&config.turn)?,
             ..q10_signaling::SignalingConfig::default()
         };
         let signaling = q10_signaling::Signaling::new(tokens, sfu, settings, observer);
@@ -111,6 +112,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The TURN servers to hand out, with their secret read from its file.
+fn turn(settings: &crate::config::TurnSettings) -> anyhow::Result<Option<Arc<q10_signaling::Turn>>> {
+    if settings.urls.is_empty() {
+        return Ok(None);
+    }
+    let path = settings.secret_file.as_ref().context("turn.secret_file is required when turn.urls is set")?;
+    let secret = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the TURN secret from {}", path.display()))?;
+    let ttl = time::Duration::hours(i64::from(settings.ttl_hours));
+    let turn = q10_signaling::Turn::new(settings.urls.clone(), secret.trim().to_string().into(), ttl)
+        .map_err(|e| anyhow::anyhow!("invalid turn settings: {e}"))?;
+    Ok(Some(Arc::new(turn)))
 }
 
 /// Health, readiness and metrics for a process that runs no core.

@@ -220,6 +220,14 @@ pub struct TrackRef {
     pub layers: Vec<String>,
 }
 
+/// A TURN server as WebRTC's `RTCIceServer` describes it, with time-limited credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
 /// A message from the server to a client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -233,6 +241,10 @@ pub enum ServerMessage {
         participants: Vec<ParticipantInfo>,
         locked: bool,
         resumed: bool,
+        /// TURN servers with credentials for this participant, for networks that block UDP to
+        /// the media server; absent when the server has none configured.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
     },
     Answer {
         sdp: String,

@@ -21,6 +21,7 @@ const state = {
   participants: new Map(),
   locked: false,
   recording: false,
+  iceServers: [],
   speaker: null,
   view: "grid",
   // Received tracks by our receiving section (mid), with whose they are from `track_mapping`.
@@ -194,6 +195,7 @@ function onJoined(msg) {
   state.you = msg.you;
   state.role = msg.you.role;
   state.locked = msg.locked;
+  state.iceServers = msg.ice_servers || [];
   state.participants = new Map(msg.participants.map((p) => [p.id, p]));
   state.participants.set(msg.you.id, msg.you);
   for (const p of state.participants.values()) if (p.screen) state.screenMids.add(`${p.id}:${p.screen}`);
@@ -223,6 +225,7 @@ function startMedia() {
     onTrack,
     onFailed: () => peer.restart(),
     onError: (e) => console.warn("negotiation step failed:", e),
+    iceServers: state.iceServers,
   });
   const local = mayPublish() ? state.local : {};
   const current = peer;

@@ -18,11 +18,12 @@ export class Peer {
   // send(msg) writes to the signaling socket; onTrack(mid, track) reports a received track;
   // onFailed() says the media path broke and needs an ICE restart; onError(err) reports a
   // failed negotiation step.
-  constructor({ send, onTrack, onFailed, onError }) {
+  // iceServers: the TURN servers the server handed out in `joined`, for networks that block UDP.
+  constructor({ send, onTrack, onFailed, onError, iceServers = [] }) {
     this.send = send;
     this.onTrack = onTrack;
     this.onError = onError;
-    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", iceServers });
     this.queue = Promise.resolve();
     this.awaitingAnswer = false;
     this.offerAgain = null;
