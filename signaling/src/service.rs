@@ -36,6 +36,9 @@ pub struct SignalingConfig {
     pub joins_per_minute: u32,
     /// TURN servers handed to clients, if any.
     pub turn: Option<Arc<crate::Turn>>,
+    /// Reverse proxies in front of this server: for connections from them, the client's address
+    /// (which join attempts are counted by) is read from `X-Forwarded-For`.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for SignalingConfig {
@@ -45,6 +48,7 @@ impl Default for SignalingConfig {
             idle_timeout: Duration::from_secs(40),
             joins_per_minute: 30,
             turn: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -119,16 +123,29 @@ fn token_error(e: &JoinTokenError) -> ServerMessage {
     error(ErrorCode::BadToken, e.to_string())
 }
 
+/// The client's address: the peer's, or behind a trusted proxy the last address in
+/// `X-Forwarded-For` that is not itself a trusted proxy.
+fn client_ip(state: &Signaling, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    if !state.config.trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
+    hops.into_iter().rev().find(|ip| !state.config.trusted_proxies.contains(ip)).unwrap_or(peer)
+}
+
 async fn websocket(
     State(state): State<Arc<Signaling>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let ip = client_ip(&state, addr.ip(), &headers);
     // The socket takes up to twice the limit so that an oversized message can be refused with a
     // reason; anything larger than that ends the connection at once.
     ws.max_message_size(MAX_MESSAGE_BYTES * 2)
         .max_frame_size(MAX_MESSAGE_BYTES * 2)
-        .on_upgrade(move |socket| session(state, socket, addr.ip()))
+        .on_upgrade(move |socket| session(state, socket, ip))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> bool {
@@ -715,7 +732,8 @@ async fn whip(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    http_session(state, addr.ip(), room, headers, body, PeerKind::Whip).await
+    let ip = client_ip(&state, addr.ip(), &headers);
+    http_session(state, ip, room, headers, body, PeerKind::Whip).await
 }
 
 async fn whep(
@@ -725,7 +743,8 @@ async fn whep(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    http_session(state, addr.ip(), room, headers, body, PeerKind::Whep).await
+    let ip = client_ip(&state, addr.ip(), &headers);
+    http_session(state, ip, room, headers, body, PeerKind::Whep).await
 }
 
 async fn http_session(

@@ -275,3 +275,36 @@ async fn turn_credentials_come_with_the_join_when_configured() {
     assert!((before + 7_200..=before + 7_210).contains(&expiry), "valid for two hours: {expiry}");
     assert_eq!(server["credential"].as_str().unwrap().len(), 28, "a base64 HMAC-SHA1");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_joins_are_counted_per_client() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let config = SignalingConfig {
+        joins_per_minute: 2,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..SignalingConfig::default()
+    };
+    let s = serve(config).await;
+    // Each join from `client`, as a proxy on 127.0.0.1 forwards it; true when admitted.
+    let join_as = |client: &'static str| {
+        let url = s.url.clone();
+        let token = s.token("r1", "x", ParticipantRole::Listener, None);
+        async move {
+            let mut req = url.into_client_request().unwrap();
+            req.headers_mut().insert("x-forwarded-for", format!("{client}, 127.0.0.1").parse().unwrap());
+            let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+            let join = json!({ "type": "join", "v": 1, "room": "r1", "token": token });
+            futures_util::SinkExt::send(&mut ws, Message::Text(join.to_string().into())).await.unwrap();
+            let Some(Ok(Message::Text(reply))) = futures_util::StreamExt::next(&mut ws).await else {
+                panic!("no reply")
+            };
+            let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+            reply["type"] == "joined"
+        }
+    };
+    assert!(join_as("198.51.100.1").await);
+    assert!(join_as("198.51.100.1").await);
+    assert!(!join_as("198.51.100.1").await, "the third join of one client within a minute is refused");
+    assert!(join_as("198.51.100.2").await, "another client behind the same proxy has its own allowance");
+    assert!(join_as("198.51.100.2").await);
+}

@@ -109,11 +109,16 @@ pub struct TurnSettings {
 pub struct SignalingSettings {
     /// Join attempts (WebSocket, WHIP, WHEP) allowed per client address per minute.
     pub joins_per_minute: u32,
+    /// Reverse proxies in front of q10, whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for SignalingSettings {
     fn default() -> Self {
-        SignalingSettings { joins_per_minute: q10_signaling::SignalingConfig::default().joins_per_minute }
+        SignalingSettings {
+            joins_per_minute: q10_signaling::SignalingConfig::default().joins_per_minute,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 

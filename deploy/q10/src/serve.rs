@@ -76,6 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         };
         let settings = q10_signaling::SignalingConfig {
             joins_per_minute: config.signaling.joins_per_minute,
+            trusted_proxies: config.signaling.trusted_proxies.clone(),
             turn: turn(&config.turn)?,
             ..q10_signaling::SignalingConfig::default()
         };
