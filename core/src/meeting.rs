@@ -158,11 +158,24 @@ pub fn attendance_csv(a: &Attendance) -> String {
     out
 }
 
-/// A room event reported by the signaling service.
-#[derive(Debug, Clone)]
+/// A room event reported by the signaling service (in a cluster, as JSON over NATS).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum RoomEvent {
-    Joined { room: String, identity: String, name: String, unit: Option<String>, at: OffsetDateTime },
-    Left { room: String, identity: String, at: OffsetDateTime },
+    Joined {
+        room: String,
+        identity: String,
+        name: String,
+        unit: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    Left {
+        room: String,
+        identity: String,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
 }
 
 /// Writes room events of meeting rooms to the attendance record; rooms that are not meetings

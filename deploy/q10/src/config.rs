@@ -88,7 +88,17 @@ pub struct Config {
     pub auth: AuthSettings,
     pub signaling: SignalingSettings,
     pub turn: TurnSettings,
+    pub cluster: ClusterSettings,
     pub sfu: SfuConfig,
+}
+
+/// How roles in separate processes reach each other.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// The NATS server (with JetStream) that carries events between roles, e.g.
+    /// `nats://127.0.0.1:4222`; unset on one machine, where the roles share a process.
+    pub nats: Option<String>,
 }
 
 /// TURN servers handed to clients whose network blocks UDP to the media server.
@@ -137,6 +147,7 @@ impl Default for Config {
             auth: AuthSettings::default(),
             signaling: SignalingSettings::default(),
             turn: TurnSettings { ttl_hours: 12, ..TurnSettings::default() },
+            cluster: ClusterSettings::default(),
             sfu: SfuConfig::default(),
         }
     }
@@ -160,7 +171,7 @@ pub struct Overrides {
 }
 
 /// The top-level setting names, as read from `Q10_*` variables.
-const SETTINGS: [&str; 13] = [
+const SETTINGS: [&str; 14] = [
     "http",
     "data",
     "database",
@@ -173,6 +184,7 @@ const SETTINGS: [&str; 13] = [
     "auth",
     "signaling",
     "turn",
+    "cluster",
     "sfu",
 ];
 

@@ -52,6 +52,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 secrets.token_signing.clone(),
             )))),
         };
+        // A core without signaling in its process hears of the rooms over NATS.
+        if !config.runs(ServiceRole::Signaling)
+            && let Some(nats) = &config.cluster.nats
+        {
+            crate::meetings::record_attendance_from_nats(nats, s.clone()).await?;
+        }
         store = Some(s);
         q10_core::http::app(state).merge(q10_ui::router())
     } else {
@@ -67,10 +73,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let sfu = q10_sfu::SfuHandle::start(&media).await.context("cannot start the media server")?;
         let tokens = q10_signaling::JoinTokens::new(secrets.token_signing.clone());
         // Attendance goes straight to the core's store when the core runs in this process.
-        let observer = match &store {
-            Some(s) => Some(crate::meetings::attendance_feed(s.clone()).await?),
-            None => {
-                tracing::warn!("the core runs in another process: meeting attendance is not recorded by this one");
+        let observer = match (&store, &config.cluster.nats) {
+            (Some(s), _) => Some(crate::meetings::attendance_feed(s.clone()).await?),
+            (None, Some(nats)) => Some(crate::meetings::attendance_over_nats(nats).await?),
+            (None, None) => {
+                tracing::warn!("the core runs elsewhere and cluster.nats is unset: meeting attendance is not recorded");
                 None
             }
         };

@@ -333,3 +333,109 @@ fn token_prints_a_join_token_the_server_key_verifies() {
     assert!(!too_long.status.success());
     assert!(String::from_utf8_lossy(&too_long.stderr).contains("ttl"));
 }
+
+/// A NATS server with JetStream for cluster tests: `None` outside CI when none answers.
+fn nats_url() -> Option<String> {
+    let url = std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let addr = url.trim_start_matches("nats://").to_string();
+    match std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(1)) {
+        Ok(_) => Some(url),
+        Err(e) if std::env::var_os("CI").is_some() => panic!("NATS is required in CI ({url}): {e}"),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_cluster_attendance_reaches_the_core_over_nats() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (Some(db), Some(nats)) = (TestDb::new(Engine::Postgres).await, nats_url()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let with_nats = |mut cmd: Command| {
+        cmd.env("Q10_CLUSTER__NATS", &nats);
+        cmd
+    };
+    let core = Serving::start(with_nats(q10(
+        dir.path(),
+        Some(&db),
+        &["serve", "--role", "core", "--http", "127.0.0.1:0", "--demo"],
+    )));
+    let signaling =
+        Serving::start(with_nats(q10(dir.path(), None, &["serve", "--role", "signaling", "--http", "127.0.0.1:0"])));
+
+    // A district official calls a meeting on the core and gets a token for its room.
+    let password = core
+        .lines
+        .iter()
+        .find_map(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .starts_with(&["district.official"])
+                .then(|| l.split_whitespace().last().unwrap().to_string())
+        })
+        .expect("the demo accounts are printed");
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/token", core.base))
+        .json(&json!({ "username": "district.official", "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = login["access_token"].as_str().unwrap().to_string();
+    let starts = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let meeting: Value = http
+        .post(format!("{}/api/v1/meetings", core.base))
+        .bearer_auth(&bearer)
+        .json(&json!({ "title": "Giao ban", "starts_at": starts, "wards": ["27211"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = meeting["id"].as_i64().expect("meeting created");
+    let join: Value = http
+        .post(format!("{}/api/v1/meetings/{id}/join", core.base))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // It joins and leaves the room on the signaling role, another process.
+    let ws_url = format!("{}/rtc/v1", signaling.base.replacen("http", "ws", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str()).await.unwrap();
+    let hello = json!({ "type": "join", "v": 1, "room": join["room"], "token": join["token"] });
+    ws.send(Message::Text(hello.to_string().into())).await.unwrap();
+    let Some(Ok(Message::Text(joined))) = ws.next().await else { panic!("no answer to join") };
+    assert!(joined.contains("\"type\":\"joined\""), "{joined}");
+    ws.send(Message::Text(json!({ "type": "leave" }).to_string().into())).await.unwrap();
+
+    // The core records the stay from the events that crossed NATS.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let report: Value = http
+            .get(format!("{}/api/v1/meetings/{id}/attendance", core.base))
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = report["entries"].as_array().unwrap();
+        if entries.len() == 1 && !entries[0]["left_at"].is_null() {
+            assert_eq!(entries[0]["identity"], join["identity"]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "attendance not recorded within 15 s: {report}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
