@@ -373,6 +373,36 @@ impl Peer {
     }
 }
 
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+/// A publisher's media, sent until dropped.
+struct Media(tokio::task::JoinHandle<()>);
+
+impl Drop for Media {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A connected publisher in room "r1", sending audio and simulcast video.
+async fn publishing(server: &Server) -> (Peer, Media) {
+    let (mut publisher, tracks) = Peer::join(server, "r1", "publisher", true, None).await;
+    publisher.connected().await;
+    let media = Media(pump(publisher.pc.clone(), tracks.expect("a publisher has tracks")));
+    (publisher, media)
+}
+
+/// A connected viewer in room "r1", its media through `detour` if given.
+async fn viewing(server: &Server, detour: Option<Detour>) -> Peer {
+    let (mut viewer, _) = Peer::join(server, "r1", "viewer", false, detour).await;
+    viewer.connected().await;
+    viewer
+}
+
 /// Sends audio every 20 ms and three VP8 layers every 33 ms until dropped; a keyframe on each
 /// layer every second and whenever asked by PLI is approximated by one every 15 frames.
 fn pump(pc: Arc<dyn PeerConnection>, tracks: Tracks) -> tokio::task::JoinHandle<()> {
@@ -516,11 +546,8 @@ impl Drop for Relay {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_and_simulcast_video_reach_a_subscriber() {
     let server = serve(SignalingConfig::default()).await;
-    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
-    publisher.connected().await;
-    let media = pump(publisher.pc.clone(), tracks.unwrap());
-    let (mut viewer, _) = Peer::join(&server, "r1", "viewer", false, None).await;
-    viewer.connected().await;
+    let (publisher, _media) = publishing(&server).await;
+    let mut viewer = viewing(&server, None).await;
 
     let mut kinds = Vec::new();
     for _ in 0..2 {
@@ -542,22 +569,16 @@ async fn audio_and_simulcast_video_reach_a_subscriber() {
     let before = viewer.received.lock().unwrap().video_layers.len();
     viewer.until(10, "video after the restart", |r| r.video_layers.len() > before + 60).await;
     assert_ne!(ice_ufrag(&viewer.pc.local_description().await.unwrap().sdp), ufrag_before);
-    media.abort();
-    publisher.driver.abort();
-    viewer.driver.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_whose_link_narrows_is_switched_to_a_lower_layer() {
     let server = serve(SignalingConfig::default()).await;
-    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
-    publisher.connected().await;
-    let media = pump(publisher.pc.clone(), tracks.unwrap());
+    let (_publisher, _media) = publishing(&server).await;
 
     let relay = Relay::start(server.sfu.local_addr()).await;
     let detour = Detour { server: server.sfu.local_addr().port(), relay: relay.port };
-    let (mut viewer, _) = Peer::join(&server, "r1", "viewer", false, Some(detour)).await;
-    viewer.connected().await;
+    let viewer = viewing(&server, Some(detour)).await;
     viewer
         .until(20, "the top layer is forwarded", |r| {
             r.recent(10).len() == 10 && r.recent(10).iter().all(|l| *l == b'h')
@@ -579,19 +600,13 @@ async fn a_subscriber_whose_link_narrows_is_switched_to_a_lower_layer() {
     // Room again: the subscriber climbs back.
     relay.rate.send(0).unwrap();
     viewer.until(40, "the top layer comes back", |r| r.recent(10).iter().all(|l| *l == b'h')).await;
-    media.abort();
-    publisher.driver.abort();
-    viewer.driver.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publisher_that_reconnects_resumes_with_an_ice_restart() {
     let server = serve(SignalingConfig::default()).await;
-    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
-    publisher.connected().await;
-    let media = pump(publisher.pc.clone(), tracks.unwrap());
-    let (mut viewer, _) = Peer::join(&server, "r1", "viewer", false, None).await;
-    viewer.connected().await;
+    let (publisher, _media) = publishing(&server).await;
+    let mut viewer = viewing(&server, None).await;
     viewer.until(15, "video arrives", |r| r.video_layers.len() > 30).await;
     let id = publisher.joined["you"]["id"].clone();
 
@@ -627,9 +642,7 @@ async fn a_publisher_that_reconnects_resumes_with_an_ice_restart() {
     while let Ok(m) = viewer.messages.try_recv() {
         assert_ne!(m["type"], "participant_left", "{m}");
     }
-    media.abort();
     driver.abort();
-    viewer.driver.abort();
 }
 
 fn ice_ufrag(sdp: &str) -> String {
@@ -640,30 +653,22 @@ fn ice_ufrag(sdp: &str) -> String {
 async fn a_server_behind_nat_is_reached_at_its_public_address() {
     // Bound to every interface and announcing another address, as behind 1:1 NAT: peers send to
     // the announced address, which the socket's own address is not.
-    let media = q10_sfu::SfuConfig {
+    let config = q10_sfu::SfuConfig {
         udp: "0.0.0.0:0".parse().unwrap(),
         public_ip: Some("127.0.0.1".parse().unwrap()),
         ..q10_sfu::SfuConfig::default()
     };
-    let server = serve_media(SignalingConfig::default(), media).await;
-    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
-    publisher.connected().await;
-    let media = pump(publisher.pc.clone(), tracks.unwrap());
-    let (mut viewer, _) = Peer::join(&server, "r1", "viewer", false, None).await;
-    viewer.connected().await;
+    let server = serve_media(SignalingConfig::default(), config).await;
+    let (_publisher, _media) = publishing(&server).await;
+    let viewer = viewing(&server, None).await;
     viewer.until(15, "video arrives", |r| r.video_layers.len() > 30).await;
-    media.abort();
-    publisher.driver.abort();
-    viewer.driver.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_records_the_room_into_standard_files() {
     let server = serve(SignalingConfig::default()).await;
     let (mut host, _) = server.join("r1", "host", ParticipantRole::Host, None).await;
-    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
-    publisher.connected().await;
-    let media = pump(publisher.pc.clone(), tracks.unwrap());
+    let (mut publisher, media) = publishing(&server).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     host.send(json!({ "type": "moderate", "action": { "do": "record", "on": true } })).await;
@@ -676,7 +681,7 @@ async fn a_host_records_the_room_into_standard_files() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     host.send(json!({ "type": "moderate", "action": { "do": "record", "on": false } })).await;
     assert_eq!(host.expect("recording").await["on"], false);
-    media.abort();
+    drop(media);
 
     // One directory with a finished manifest naming both tracks.
     let mut manifest = Value::Null;
@@ -736,17 +741,13 @@ async fn a_host_records_the_room_into_standard_files() {
     assert!(packets.len() > 100, "about 3 s of 20 ms packets: {}", packets.len());
     assert!(packets[2..packets.len() - 1].iter().all(|p| p.len() == 60));
     let _ = std::fs::remove_dir_all(&server.recordings);
-    publisher.driver.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn layers_nobody_watches_are_paused_and_resumed_when_wanted() {
     let server = serve(SignalingConfig::default()).await;
-    let (mut publisher, tracks) = Peer::join(&server, "r1", "publisher", true, None).await;
-    publisher.connected().await;
-    let media = pump(publisher.pc.clone(), tracks.unwrap());
-    let (mut viewer, _) = Peer::join(&server, "r1", "viewer", false, None).await;
-    viewer.connected().await;
+    let (mut publisher, _media) = publishing(&server).await;
+    let mut viewer = viewing(&server, None).await;
     let video = loop {
         let t = viewer.message("track_published").await;
         if t["track"]["kind"] == "video" {
@@ -770,7 +771,4 @@ async fn layers_nobody_watches_are_paused_and_resumed_when_wanted() {
     viewer.commands.send(Command::Send(prefer(Value::Null))).unwrap();
     publisher.layers_until(|active| active.len() >= 2).await;
     viewer.until(15, "a better layer comes back", |r| r.recent(10).iter().all(|l| *l != b'l')).await;
-    media.abort();
-    publisher.driver.abort();
-    viewer.driver.abort();
 }
