@@ -15,6 +15,10 @@ use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKi
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
 
+mod forward;
+mod negotiation;
+mod recording;
+
 use crate::layers::{LayerMeter, choose_layer, next_layer};
 use crate::record::{RecordCommand, RecordedFrame};
 use crate::speaker::SpeakerDetector;
@@ -432,21 +436,6 @@ impl Sfu {
         Ok(())
     }
 
-    /// Which layer of a published track a subscriber would like at most (the size it renders).
-    pub fn prefer_layer(&mut self, id: PeerId, publisher: PeerId, mid: &str, layer: Option<&str>) -> bool {
-        let Some(peer) = self.peers.get_mut(&id) else { return false };
-        let mid = Mid::from(mid);
-        let mut found = false;
-        for o in peer.outgoing.iter_mut().filter(|o| o.source == (publisher, mid)) {
-            o.preferred = layer.map(Rid::from);
-            found = true;
-        }
-        if found {
-            self.allocate(id);
-        }
-        found
-    }
-
     /// Removes a participant and everything it published.
     pub fn leave(&mut self, id: PeerId) {
         let Some(mut peer) = self.peers.remove(&id) else { return };
@@ -465,64 +454,6 @@ impl Sfu {
             // Nobody left to record.
             self.set_recording(&peer.room, false);
         }
-    }
-
-    /// Starts or stops recording a room; false if it already was as asked.
-    pub fn set_recording(&mut self, room: &str, on: bool) -> bool {
-        let changed = if on { self.recording.insert(room.to_string()) } else { self.recording.remove(room) };
-        if changed && !on {
-            let peers = &self.peers;
-            self.recorded_layer.retain(|(pid, _), _| peers.get(pid).is_some_and(|p| p.room != room));
-        }
-        if changed {
-            let room = room.to_string();
-            let cmd = if on { RecordCommand::Start { room } } else { RecordCommand::Stop { room } };
-            self.out.push_back(SfuOutput::Record(cmd));
-        }
-        changed
-    }
-
-    /// Whether a room is being recorded.
-    pub fn is_recording(&self, room: &str) -> bool {
-        self.recording.contains(room)
-    }
-
-    /// Hands a frame to the recorder if its room is recorded: for simulcast, the best live
-    /// layer, switching only on keyframes. Returns a layer to ask a keyframe of, if any.
-    fn record(&mut self, from: PeerId, data: &MediaData) -> Option<Option<Rid>> {
-        let peer = self.peers.get(&from)?;
-        if !self.recording.contains(&peer.room) {
-            return None;
-        }
-        let key = (from, data.mid);
-        let track = self.tracks.get(&key)?;
-        let best = track.meter.best(self.now);
-        // Audio can start anywhere; video only on a keyframe.
-        let can_start = data.is_keyframe() || track.kind == MediaKind::Audio;
-        let current = self.recorded_layer.get(&key).copied();
-        let write = if current == Some(data.rid) {
-            true
-        } else if data.rid == best && can_start {
-            // The first frame, or the best layer's keyframe: write from this layer on.
-            self.recorded_layer.insert(key, best);
-            true
-        } else {
-            false
-        };
-        let wants_keyframe = current != Some(best) && data.rid == best && !can_start;
-        if write {
-            let frame = RecordedFrame {
-                room: peer.room.clone(),
-                identity: peer.identity.clone(),
-                mid: data.mid.to_string(),
-                codec: data.params.spec().codec,
-                rtp_time: data.time.numer(),
-                at: data.network_time,
-                data: data.data.clone(),
-            };
-            self.out.push_back(SfuOutput::Record(RecordCommand::Frame(frame)));
-        }
-        wants_keyframe.then_some(best)
     }
 
     fn unpublish(&mut self, id: PeerId, room: &str, mid: Mid) {
@@ -765,230 +696,6 @@ impl Sfu {
         }
     }
 
-    /// Binds a WHEP viewer's empty sections to the room's first publisher of each kind.
-    fn fill_whep(&mut self, id: PeerId) {
-        let Some(peer) = self.peers.get(&id) else { return };
-        let room = peer.room.clone();
-        let empty: Vec<(usize, Mid, MediaKind)> = peer
-            .outgoing
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| o.source.0 == UNBOUND)
-            .map(|(i, o)| (i, o.source.1, o.kind))
-            .collect();
-        if empty.is_empty() {
-            return;
-        }
-        let mut candidates: Vec<(PeerId, Mid, MediaKind)> = self
-            .tracks
-            .iter()
-            .filter(|((pid, _), _)| self.peers.get(pid).is_some_and(|p| p.room == room))
-            .map(|((pid, mid), t)| (*pid, *mid, t.kind))
-            .collect();
-        candidates.sort_by_key(|(p, m, _)| (*p, m.to_string()));
-        let Some(first) = candidates.first().map(|c| c.0) else { return };
-        let mut bound = Vec::new();
-        for (i, local, kind) in empty {
-            if let Some((pid, mid, _)) = candidates.iter().find(|(p, _, k)| *p == first && *k == kind) {
-                bound.push((i, local, (*pid, *mid)));
-            }
-        }
-        let peer = self.peers.get_mut(&id).expect("present above");
-        for (i, local, source) in &bound {
-            peer.outgoing[*i] = TrackOut {
-                source: *source,
-                kind: peer.outgoing[*i].kind,
-                state: OutState::Open(*local),
-                current: None,
-                target: None,
-                preferred: None,
-                stepped_down_at: None,
-            };
-        }
-        for (_, local, source) in bound {
-            if let Some(t) = self.tracks.get_mut(&source) {
-                t.subscribers.push((id, local));
-            }
-            self.allocate(id);
-            self.request_keyframe(source.0, source.1, None);
-        }
-    }
-
-    fn subscribe_inner(&mut self, id: PeerId, source: (PeerId, Mid)) {
-        let Some(peer) = self.peers.get_mut(&id) else { return };
-        if peer.outgoing.iter().any(|o| o.source == source) {
-            return;
-        }
-        let Some(kind) = self.tracks.get(&source).map(|t| t.kind) else { return };
-        peer.outgoing.push(TrackOut {
-            source,
-            kind,
-            state: OutState::ToOpen,
-            current: None,
-            target: None,
-            preferred: None,
-            stepped_down_at: None,
-        });
-        self.negotiate(id);
-    }
-
-    /// Makes an offer for sections waiting to open or close, unless one is already out.
-    fn negotiate(&mut self, id: PeerId) {
-        let Some(peer) = self.peers.get_mut(&id) else { return };
-        if peer.pending.is_some() || peer.kind != PeerKind::Conference {
-            return;
-        }
-        let mut api = peer.rtc.sdp_api();
-        let mut to_open = Vec::new();
-        for (i, o) in peer.outgoing.iter().enumerate() {
-            if o.state == OutState::ToOpen
-                && let Some(t) = self.tracks.get(&o.source)
-            {
-                let stream = format!("{}", o.source.0);
-                let track = format!("{}-{}", o.source.0, o.source.1);
-                let mid = api.add_media(t.kind, Direction::SendOnly, Some(stream), Some(track), None);
-                to_open.push((i, mid));
-            }
-        }
-        if !api.has_changes() {
-            return;
-        }
-        let Some((offer, pending)) = api.apply() else { return };
-        for (i, mid) in to_open {
-            peer.outgoing[i].state = OutState::Negotiating(mid);
-        }
-        peer.pending = Some(pending);
-        peer.dirty = true;
-        self.out.push_back(SfuOutput::Signal(id, Signal::Offer(offer)));
-    }
-
-    /// A publisher's media: measured, then written to every subscriber whose chosen layer it is.
-    fn forward(&mut self, from: PeerId, data: MediaData) {
-        let now = self.now;
-        let key = (from, data.mid);
-        let Some(track) = self.tracks.get_mut(&key) else { return };
-        let new_layer = track.meter.record(data.rid, data.data.len(), now);
-        let kind = track.kind;
-        let layered = !track.meter.rids().is_empty();
-        let subscribers = track.subscribers.clone();
-        if kind == MediaKind::Audio
-            && let Some(level) = data.ext_vals.audio_level
-            && let Some(p) = self.peers.get(&from)
-            && let Some(d) = self.speakers.get_mut(&p.room)
-        {
-            d.record(from, level, now);
-        }
-        let keyframe = data.is_keyframe();
-        let mut want_keyframe: Vec<Option<Rid>> = self.record(from, &data).into_iter().collect();
-        for (sub, local) in subscribers {
-            let Some(peer) = self.peers.get_mut(&sub) else { continue };
-            let Some(out) = peer.outgoing.iter_mut().find(|o| o.state == OutState::Open(local) && o.source == key)
-            else {
-                continue;
-            };
-            if layered && data.rid != out.current {
-                // Switch layers only on a keyframe of the layer switched to.
-                if data.rid != out.target {
-                    continue;
-                }
-                if !keyframe {
-                    if !want_keyframe.contains(&data.rid) {
-                        want_keyframe.push(data.rid);
-                    }
-                    continue;
-                }
-                out.current = out.target;
-            }
-            if !data.contiguous && kind == MediaKind::Video && !want_keyframe.contains(&data.rid) {
-                want_keyframe.push(data.rid);
-            }
-            let Some(writer) = peer.rtc.writer(local) else { continue };
-            let Some(pt) = writer.match_params(data.params) else { continue };
-            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
-                tracing::debug!(peer = %sub, error = %e, "write failed");
-            }
-            peer.dirty = true;
-            metrics::counter!("q10_sfu_forwarded_frames_total").increment(1);
-        }
-        want_keyframe.dedup();
-        for rid in want_keyframe {
-            self.request_keyframe(from, data.mid, rid);
-        }
-        if new_layer {
-            // A newly seen layer may change what fits for every subscriber.
-            let subs: Vec<PeerId> =
-                self.tracks.get(&key).map(|t| t.subscribers.iter().map(|s| s.0).collect()).unwrap_or_default();
-            for s in subs {
-                self.allocate(s);
-            }
-        }
-    }
-
-    /// Chooses each video layer a subscriber receives from its bandwidth estimate and preferences.
-    fn allocate(&mut self, id: PeerId) {
-        let Some(peer) = self.peers.get_mut(&id) else { return };
-        let mut budget = peer.estimate.as_f64();
-        let mut wanted = Vec::new();
-        for o in peer.outgoing.iter_mut() {
-            let OutState::Open(_) = o.state else { continue };
-            let Some(t) = self.tracks.get(&o.source) else { continue };
-            if t.kind == MediaKind::Audio {
-                budget -= t.meter.bitrate(None, self.now).unwrap_or(40_000.0);
-                continue;
-            }
-            let choice = next_layer(&t.meter, o.preferred, budget, o.target, o.stepped_down_at, self.now);
-            if let Some((rid, rate)) = choice {
-                budget -= rate;
-                if o.target != rid {
-                    let old = t.meter.bitrate(o.target, self.now).unwrap_or(0.0);
-                    // A step down for want of bandwidth holds back the next step up; one the
-                    // subscriber asked for (it shows the video smaller) does not.
-                    let allowed = choose_layer(&t.meter, o.preferred, f64::INFINITY, self.now).map_or(0.0, |c| c.1);
-                    if rate < old && allowed >= old {
-                        o.stepped_down_at = Some(self.now);
-                    }
-                    o.target = rid;
-                    if o.current != rid {
-                        wanted.push((o.source, rid));
-                    }
-                }
-            }
-        }
-        let desired: f64 = peer
-            .outgoing
-            .iter()
-            .filter_map(|o| self.tracks.get(&o.source))
-            .map(|t| t.meter.top_bitrate(self.now))
-            .sum();
-        let desired = Bitrate::bps(desired.max(300_000.0) as u64);
-        peer.rtc.bwe().set_bitrate(Bitrate::kbps(100), desired);
-        for ((pid, mid), rid) in wanted {
-            self.request_keyframe(pid, mid, rid);
-        }
-    }
-
-    /// Asks a publisher for a keyframe on one layer, at most once per interval.
-    fn request_keyframe(&mut self, publisher: PeerId, mid: Mid, rid: Option<Rid>) {
-        let now = self.now;
-        let interval = self.config.keyframe_interval;
-        let Some(t) = self.tracks.get_mut(&(publisher, mid)) else { return };
-        if t.kind != MediaKind::Video {
-            return;
-        }
-        if t.last_keyframe_request.get(&rid).is_some_and(|at| now.saturating_duration_since(*at) < interval) {
-            return;
-        }
-        t.last_keyframe_request.insert(rid, now);
-        let Some(peer) = self.peers.get_mut(&publisher) else { return };
-        if let Some(mut w) = peer.rtc.writer(mid)
-            && w.is_request_keyframe_possible(KeyframeRequestKind::Pli)
-        {
-            let _ = w.request_keyframe(rid, KeyframeRequestKind::Pli);
-            peer.dirty = true;
-            metrics::counter!("q10_sfu_keyframe_requests_total").increment(1);
-        }
-    }
-
     /// Sends a text message on a participant's data channel.
     pub fn send_data(&mut self, id: PeerId, text: &str) -> bool {
         let Some(peer) = self.peers.get_mut(&id) else { return false };
@@ -997,60 +704,6 @@ impl Sfu {
         let ok = ch.write(false, text.as_bytes()).is_ok();
         peer.dirty = true;
         ok
-    }
-
-    /// Asks publishers to stop sending simulcast layers nobody has watched for a while, and to
-    /// send again those someone now wants. The lowest layer always flows, so a newcomer gets a
-    /// picture at once; a layer a subscriber or the recorder uses is never paused.
-    fn pause_unwatched_layers(&mut self, now: Instant) {
-        let keys: Vec<(PeerId, Mid)> = self
-            .tracks
-            .iter()
-            .filter(|(_, t)| t.kind == MediaKind::Video && t.meter.rids().len() > 1)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in keys {
-            let mut wanted: Vec<Rid> = Vec::new();
-            let track = &self.tracks[&key];
-            for (sub, local) in &track.subscribers {
-                let Some(o) = self
-                    .peers
-                    .get(sub)
-                    .and_then(|p| p.outgoing.iter().find(|o| o.state == OutState::Open(*local) && o.source == key))
-                else {
-                    continue;
-                };
-                wanted.extend(o.current.into_iter().chain(o.target));
-            }
-            if let Some(Some(r)) = self.recorded_layer.get(&key) {
-                wanted.push(*r);
-            }
-            wanted.extend(track.meter.lowest(now));
-            let all = track.meter.rids();
-            let track = self.tracks.get_mut(&key).expect("listed above");
-            for r in &all {
-                if wanted.contains(r) {
-                    track.unwatched_since.remove(r);
-                } else {
-                    track.unwatched_since.entry(*r).or_insert(now);
-                }
-            }
-            let paused: Vec<Rid> = all
-                .iter()
-                .copied()
-                .filter(|r| {
-                    track.unwatched_since.get(r).is_some_and(|t| now.saturating_duration_since(*t) >= PAUSE_AFTER)
-                })
-                .collect();
-            let before = track.meter.paused();
-            if paused.len() == before.len() && paused.iter().all(|r| before.contains(r)) {
-                continue;
-            }
-            let mut active: Vec<String> = all.iter().filter(|r| !paused.contains(r)).map(|r| r.to_string()).collect();
-            active.sort();
-            track.meter.set_paused(paused);
-            self.out.push_back(SfuOutput::Signal(key.0, Signal::Layers { mid: key.1.to_string(), active }));
-        }
     }
 
     fn tick_speakers(&mut self, now: Instant) {
