@@ -1,15 +1,20 @@
-//! The core service: jurisdictions, accounts, roles, sessions, the audit log, and the HTTP API
-//! over them. It knows nothing of WebRTC.
+//! The core service: jurisdictions, accounts, roles, sessions, the audit log, meetings,
+//! complaints (with Open311), the dashboard's figures, and the HTTP API over them. It knows nothing of WebRTC.
 
 pub mod account;
+pub mod apikey;
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod complaint;
+pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod feed;
 pub mod http;
 pub mod jurisdiction;
 pub mod meeting;
+pub mod outbox;
 pub mod secrets;
 pub mod store;
 

@@ -8,13 +8,35 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use q10_core::clock::{Clock, SystemClock};
+use std::collections::BTreeMap;
+
+use q10_core::clock::{Clock, ManualClock, SystemClock};
 use q10_core::http::AppState;
+use q10_core::outbox::Outbound;
 use q10_core::secrets::Secrets;
 use q10_core::store::Store;
+use q10_core_api::{Problem, Role, TokenResponse};
 use rand::RngCore;
+use reqwest::StatusCode;
 use secrecy::SecretSlice;
+use serde_json::json;
 use sqlx::Connection;
+
+/// Runs each named async test body, `fn(Engine)`, once per engine: `sqlite::name` and
+/// `postgres::name`. The calling file imports `Engine`.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Engine::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Engine::Postgres).await })*
+        }
+    };
+}
 
 /// Which engine a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +170,11 @@ impl Server {
     }
 
     pub async fn start_with_clock(store: Store, clock: Arc<dyn Clock>) -> Server {
+        Server::start_full(store, clock, Outbound::default()).await
+    }
+
+    /// Serves the core with a clock and outbound destinations of the test's choosing.
+    pub async fn start_full(store: Store, clock: Arc<dyn Clock>, outbound: Outbound) -> Server {
         let state = AppState {
             store,
             secrets: test_secrets(),
@@ -158,6 +185,10 @@ impl Server {
             secure_cookies: false,
             body_limit: 64 * 1024,
             room_tokens: Some(Arc::new(GrantEcho)),
+            wards: Default::default(),
+            feed: Default::default(),
+            outbound: Arc::new(outbound),
+            outbox_wake: Default::default(),
         };
         let app = q10_core::http::app(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
@@ -173,4 +204,72 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+}
+
+/// A served core with the demo loaded, and the demo accounts' passwords.
+pub struct Demo {
+    pub server: Server,
+    pub passwords: BTreeMap<Role, (String, String)>,
+    pub http: reqwest::Client,
+}
+
+/// A fresh database of `engine` with the demo loaded and served; `None` where the engine is not
+/// available (PostgreSQL outside CI).
+pub async fn demo_for(engine: Engine) -> Option<(TestDb, Demo)> {
+    let db = TestDb::new(engine).await?;
+    let demo = demo_with(db.store().await, None, Default::default()).await;
+    Some((db, demo))
+}
+
+pub async fn demo_with(store: Store, clock: Option<Arc<ManualClock>>, outbound: Outbound) -> Demo {
+    let clock: Arc<dyn Clock> = match clock {
+        Some(c) => c,
+        None => Arc::new(SystemClock),
+    };
+    let server = Server::start_full(store, clock, outbound).await;
+    let dir = tempfile::tempdir().unwrap();
+    let now = server.state.now();
+    let accounts = q10_core::demo::load(&server.state.store, &server.state.secrets.audit, dir.path(), now)
+        .await
+        .expect("demo data loads");
+    let passwords = accounts.into_iter().map(|a| (a.role, (a.username, a.password))).collect();
+    Demo { server, passwords, http: reqwest::Client::new() }
+}
+
+impl Demo {
+    pub async fn token(&self, role: Role) -> String {
+        let (user, password) = &self.passwords[&role];
+        let res = self
+            .http
+            .post(self.server.url("/api/v1/auth/token"))
+            .json(&json!({ "username": user, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "login of {user}");
+        res.json::<TokenResponse>().await.unwrap().access_token
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.get(self.server.url(path)).bearer_auth(token)
+    }
+
+    /// GETs `path` with the token and reads the JSON answer, whatever its status.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        self.get(path, token).send().await.expect("the server answers").json().await.expect("a JSON answer")
+    }
+
+    pub fn post(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.server.url(path)).bearer_auth(token)
+    }
+}
+
+/// Reads a problem+json answer, checking its shape.
+pub async fn problem(res: reqwest::Response) -> (StatusCode, Problem) {
+    let status = res.status();
+    let ct = res.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
+    assert_eq!(ct, "application/problem+json", "errors are problem+json");
+    let p: Problem = res.json().await.unwrap();
+    assert_eq!(p.status, status.as_u16());
+    (status, p)
 }

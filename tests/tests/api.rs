@@ -8,28 +8,14 @@ use std::sync::Arc;
 use axum::http::Method;
 use q10_core::audit::Actor;
 use q10_core::clock::ManualClock;
-use q10_core::store::{EXPECTED_COLUMNS, Store};
-use q10_core_api::{AuditVerification, LoginResponse, Problem, Role, TokenResponse};
-use q10_tests::{Engine, Server, TestDb};
+use q10_core::store::EXPECTED_COLUMNS;
+use q10_core_api::{AuditVerification, LoginResponse, Role};
+use q10_tests::{Demo, Engine, TestDb, demo_for, demo_with, problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-/// Runs an async test body once per engine.
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Engine::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Engine::Postgres).await })*
-        }
-    };
-}
-
-on_both_engines!(
+q10_tests::on_both_engines!(
     migrated_schema_is_what_the_code_expects,
     every_role_against_every_endpoint,
     cookie_sessions_need_the_csrf_token_and_end_at_logout,
@@ -42,66 +28,6 @@ on_both_engines!(
     concurrent_logins_keep_the_audit_chain_whole,
     meetings_invite_wards_hold_documents_and_keep_attendance,
 );
-
-struct Demo {
-    server: Server,
-    passwords: BTreeMap<Role, (String, String)>,
-    http: reqwest::Client,
-}
-
-/// A fresh database of `engine` with the demo loaded and served; `None` where the engine is not
-/// available (PostgreSQL outside CI).
-async fn demo_for(engine: Engine) -> Option<(TestDb, Demo)> {
-    let db = TestDb::new(engine).await?;
-    let demo = demo_with(db.store().await, None).await;
-    Some((db, demo))
-}
-
-async fn demo_with(store: Store, clock: Option<Arc<ManualClock>>) -> Demo {
-    let server = match clock {
-        Some(c) => Server::start_with_clock(store, c).await,
-        None => Server::start(store).await,
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let now = server.state.now();
-    let accounts = q10_core::demo::load(&server.state.store, &server.state.secrets.audit, dir.path(), now)
-        .await
-        .expect("demo data loads");
-    let passwords = accounts.into_iter().map(|a| (a.role, (a.username, a.password))).collect();
-    Demo { server, passwords, http: reqwest::Client::new() }
-}
-
-impl Demo {
-    async fn token(&self, role: Role) -> String {
-        let (user, password) = &self.passwords[&role];
-        let res = self
-            .http
-            .post(self.server.url("/api/v1/auth/token"))
-            .json(&json!({ "username": user, "password": password }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "login of {user}");
-        res.json::<TokenResponse>().await.unwrap().access_token
-    }
-
-    fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
-        self.http.get(self.server.url(path)).bearer_auth(token)
-    }
-
-    fn post(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
-        self.http.post(self.server.url(path)).bearer_auth(token)
-    }
-}
-
-async fn problem(res: reqwest::Response) -> (StatusCode, Problem) {
-    let status = res.status();
-    let ct = res.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
-    assert_eq!(ct, "application/problem+json", "errors are problem+json");
-    let p: Problem = res.json().await.unwrap();
-    assert_eq!(p.status, status.as_u16());
-    (status, p)
-}
 
 async fn migrated_schema_is_what_the_code_expects(engine: Engine) {
     let Some(db) = TestDb::new(engine).await else {
@@ -134,6 +60,7 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ClinicStaff,
         Cashier,
     ];
+    const COMPLAINT_STAFF: &[Role] = &[DistrictOfficial, WardOfficial, ComplaintHandler, Operator];
     let any: Option<&'static [Role]> = Some(&[]);
     BTreeMap::from([
         ((Method::GET, "/healthz"), None),
@@ -164,6 +91,33 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::GET, "/api/v1/meetings/{id}/documents/{doc}"), Some(STAFF)),
         ((Method::GET, "/api/v1/meetings/{id}/attendance"), Some(STAFF)),
         ((Method::GET, "/api/v1/meetings/{id}/attendance.csv"), Some(STAFF)),
+        ((Method::GET, "/api/v1/complaint-categories"), None),
+        ((Method::POST, "/api/v1/complaints"), None),
+        ((Method::GET, "/api/v1/complaints/nearby"), None),
+        ((Method::POST, "/api/v1/complaints/track"), None),
+        ((Method::POST, "/api/v1/complaints/reopen"), None),
+        ((Method::POST, "/api/v1/complaints/rate"), None),
+        ((Method::GET, "/api/v1/complaint-photos/{photo}"), None),
+        ((Method::GET, "/api/v1/complaints"), Some(COMPLAINT_STAFF)),
+        ((Method::GET, "/api/v1/complaints/{id}"), Some(COMPLAINT_STAFF)),
+        ((Method::POST, "/api/v1/complaints/{id}/actions"), Some(COMPLAINT_STAFF)),
+        ((Method::GET, "/api/v1/complaints/{id}/contact"), Some(&[DistrictOfficial, WardOfficial, ComplaintHandler])),
+        ((Method::GET, "/api/v1/dashboard/kpis"), Some(&[DistrictOfficial, WardOfficial, Operator])),
+        ((Method::GET, "/api/v1/dashboard/complaints.geojson"), Some(COMPLAINT_STAFF)),
+        ((Method::GET, "/api/v1/events"), Some(&[DistrictOfficial, WardOfficial, Operator, ComplaintHandler])),
+        ((Method::GET, "/open311/v2/discovery.json"), None),
+        ((Method::GET, "/open311/v2/discovery.xml"), None),
+        ((Method::GET, "/open311/v2/services.json"), None),
+        ((Method::GET, "/open311/v2/services.xml"), None),
+        ((Method::GET, "/open311/v2/services/{file}"), None),
+        ((Method::GET, "/open311/v2/requests.json"), None),
+        ((Method::GET, "/open311/v2/requests.xml"), None),
+        ((Method::POST, "/open311/v2/requests.json"), None),
+        ((Method::POST, "/open311/v2/requests.xml"), None),
+        ((Method::GET, "/open311/v2/requests/{file}"), None),
+        ((Method::GET, "/open311/v2/tokens/{file}"), None),
+        ((Method::GET, "/open311/v2/servicerequestupdates.json"), None),
+        ((Method::GET, "/open311/v2/servicerequestupdates.xml"), None),
     ])
 }
 
@@ -268,7 +222,7 @@ async fn repeated_failed_logins_lock_the_account_for_a_while(engine: Engine) {
         return;
     };
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let demo = demo_with(db.store().await, Some(clock.clone())).await;
+    let demo = demo_with(db.store().await, Some(clock.clone()), Default::default()).await;
     let (user, password) = demo.passwords[&Role::Cashier].clone();
     let attempt = |pw: &str| {
         demo.http.post(demo.server.url("/api/v1/auth/token")).json(&json!({ "username": user, "password": pw })).send()

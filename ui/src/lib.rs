@@ -49,6 +49,9 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { file("index.html") }))
         .route("/room", get(|| async { file("room.html") }))
+        .route("/report", get(|| async { file("report.html") }))
+        .route("/track", get(|| async { file("track.html") }))
+        .route("/complaints", get(|| async { file("complaints.html") }))
         .route("/assets/{*path}", get(|Path(path): Path<String>| async move { file(&format!("assets/{path}")) }))
 }
 

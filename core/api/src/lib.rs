@@ -5,8 +5,12 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
+mod complaint;
+mod dashboard;
 mod role;
 
+pub use complaint::*;
+pub use dashboard::*;
 pub use role::{Role, UnknownRole};
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");

@@ -15,9 +15,12 @@ use crate::store::Store;
 pub mod access;
 mod audit_log;
 mod auth;
+mod complaints;
+mod dashboard;
 mod extract;
 mod jurisdictions;
 mod meetings;
+mod open311;
 pub mod openapi;
 mod system;
 mod users;
@@ -41,6 +44,14 @@ pub struct AppState {
     pub body_limit: usize,
     /// Mints conference join tokens; `None` where this deployment runs no conferencing.
     pub room_tokens: Option<crate::meeting::SharedRoomTokens>,
+    /// The wards' boundaries, for routing complaints.
+    pub wards: crate::complaint::locate::WardIndex,
+    /// Live changes for the console and dashboard.
+    pub feed: crate::feed::Feed,
+    /// Where events are delivered (1022 portal, webhooks) and how citizens are notified.
+    pub outbound: Arc<crate::outbox::Outbound>,
+    /// Wakes the outbox worker when a change has queued events.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -57,6 +68,9 @@ pub fn routes() -> access::Routes {
     let routes = jurisdictions::routes(routes);
     let routes = users::routes(routes);
     let routes = meetings::routes(routes);
+    let routes = complaints::routes(routes);
+    let routes = open311::routes(routes);
+    let routes = dashboard::routes(routes);
     audit_log::routes(routes)
 }
 

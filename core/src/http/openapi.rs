@@ -10,7 +10,7 @@ use utoipa::openapi::security::{
 };
 
 use super::access::{Access, Endpoint};
-use super::{audit_log, auth, jurisdictions, meetings, system, users};
+use super::{audit_log, auth, complaints, dashboard, jurisdictions, meetings, open311, system, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +48,20 @@ use super::{audit_log, auth, jurisdictions, meetings, system, users};
         meetings::document,
         meetings::attendance,
         meetings::attendance_csv,
+        complaints::categories,
+        complaints::submit,
+        complaints::nearby,
+        complaints::track,
+        complaints::reopen,
+        complaints::rate,
+        complaints::photo_file,
+        complaints::queue,
+        complaints::one,
+        complaints::act,
+        complaints::contact,
+        dashboard::kpis,
+        dashboard::complaints_geojson,
+        dashboard::events,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]
@@ -76,6 +90,14 @@ pub fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
         "session",
         SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(q10_core_api::SESSION_COOKIE))),
     );
+    for (method, path, summary) in open311::DESCRIBED {
+        let method = match *method {
+            "POST" => utoipa::openapi::HttpMethod::Post,
+            _ => utoipa::openapi::HttpMethod::Get,
+        };
+        let op = utoipa::openapi::path::OperationBuilder::new().summary(Some(*summary)).tag("open311").build();
+        doc.paths.add_path_operation(*path, vec![method], op);
+    }
     for e in endpoints {
         let Some(op) = operation_mut(&mut doc, &e.method, e.path) else {
             continue;

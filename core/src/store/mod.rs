@@ -16,8 +16,10 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use crate::error::{Error, Result};
 
 pub mod audit;
+pub mod complaints;
 pub mod jurisdictions;
 pub mod meetings;
+pub mod outbox;
 pub mod sessions;
 pub mod users;
 
@@ -227,6 +229,7 @@ impl Store {
 /// The tables and columns the store's queries use. A migrated database of either engine must
 /// have exactly these (checked by the schema test).
 pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
+    ("api_keys", &["created_at", "id", "key_hash", "name", "prefix", "revoked_at"]),
     ("audit_head", &["hash", "id", "mac", "seq"]),
     (
         "audit_log",
@@ -245,6 +248,84 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "complaint_actions",
+        &[
+            "action",
+            "actor",
+            "actor_id",
+            "at",
+            "complaint_id",
+            "detail",
+            "id",
+            "note",
+            "public",
+            "status_after",
+            "status_before",
+        ],
+    ),
+    (
+        "complaint_categories",
+        &[
+            "active",
+            "code",
+            "default_team",
+            "description",
+            "grp",
+            "keywords",
+            "name_en",
+            "name_vi",
+            "position",
+            "sla_hours",
+        ],
+    ),
+    (
+        "complaint_daily",
+        &[
+            "category_code",
+            "day",
+            "rating_count",
+            "rating_sum",
+            "received",
+            "resolve_seconds",
+            "resolved",
+            "resolved_on_time",
+            "ward_id",
+        ],
+    ),
+    ("complaint_photos", &["complaint_id", "content", "content_type", "created_at", "id", "sha256", "size"]),
+    ("complaint_resolve_hist", &["bucket", "day", "n", "ward_id"]),
+    ("complaint_teams", &["category_code", "jurisdiction_id", "team"]),
+    (
+        "complaints",
+        &[
+            "address",
+            "api_key_id",
+            "category_code",
+            "contact",
+            "description",
+            "due_at",
+            "duplicate_of",
+            "handler_id",
+            "id",
+            "is_open",
+            "lat",
+            "lon",
+            "notify",
+            "rated_at",
+            "rating",
+            "rating_comment",
+            "resolved_at",
+            "source",
+            "status",
+            "submitted_at",
+            "team",
+            "token",
+            "tracking_hash",
+            "updated_at",
+            "ward_id",
+        ],
+    ),
+    (
         "jurisdictions",
         &["boundary", "code", "id", "kind", "name_en", "name_vi", "parent_id", "source_note", "valid_from", "valid_to"],
     ),
@@ -252,6 +333,21 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
     ("meeting_documents", &["content", "id", "meeting_id", "name", "sha256", "size", "uploaded_at", "uploaded_by"]),
     ("meeting_units", &["jurisdiction_id", "meeting_id"]),
     ("meetings", &["created_at", "created_by", "id", "room", "starts_at", "title"]),
+    (
+        "outbox",
+        &[
+            "attempts",
+            "created_at",
+            "delivered_at",
+            "destination",
+            "event_id",
+            "event_type",
+            "id",
+            "last_error",
+            "next_attempt_at",
+            "payload",
+        ],
+    ),
     ("role_grants", &["jurisdiction_id", "role", "user_id"]),
     ("sessions", &["created_at", "csrf_hash", "expires_at", "id", "kind", "revoked_at", "token_hash", "user_id"]),
     (

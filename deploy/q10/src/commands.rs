@@ -151,3 +151,35 @@ pub async fn jurisdictions_list(config: Config, at: Option<&str>) -> anyhow::Res
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn apikey_create(config: Config, name: &str) -> anyhow::Result<ExitCode> {
+    let store = open_store(&config).await?;
+    let keys = secrets(&config)?;
+    let (info, secret) =
+        q10_core::apikey::create(&store, &keys.audit, cli_actor(), name, OffsetDateTime::now_utc()).await?;
+    eprintln!("API key '{}' created; it is shown only now:", info.name);
+    println!("{secret}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn apikey_list(config: Config) -> anyhow::Result<ExitCode> {
+    let store = open_store(&config).await?;
+    println!("{:<6} {:<24} {:<10} {:<26} state", "id", "name", "prefix", "created");
+    for k in q10_core::apikey::list(&store).await? {
+        let created = k.created_at.format(&time::format_description::well_known::Rfc3339)?;
+        let state = match k.revoked_at {
+            Some(_) => "revoked",
+            None => "active",
+        };
+        println!("{:<6} {:<24} {:<10} {:<26} {state}", k.id, k.name, k.prefix, created);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn apikey_revoke(config: Config, name: &str) -> anyhow::Result<ExitCode> {
+    let store = open_store(&config).await?;
+    let keys = secrets(&config)?;
+    q10_core::apikey::revoke(&store, &keys.audit, cli_actor(), name, OffsetDateTime::now_utc()).await?;
+    println!("revoked {name}");
+    Ok(ExitCode::SUCCESS)
+}

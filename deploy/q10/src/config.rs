@@ -90,6 +90,24 @@ pub struct Config {
     pub turn: TurnSettings,
     pub cluster: ClusterSettings,
     pub sfu: SfuConfig,
+    /// Systems that receive events (complaint created or changed, …), such as the city's 1022
+    /// portal: each a `[[webhooks]]` table.
+    pub webhooks: Vec<WebhookSettings>,
+}
+
+/// One receiver of signed events (Standard Webhooks 1.0).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// A name of your choosing, unique, kept with each queued event.
+    pub name: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// A file holding the signing secret (`whsec_` and base64); events are unsigned without one.
+    pub secret_file: Option<PathBuf>,
+    /// Event types sent (e.g. `complaint.created`, `complaint.changed`); empty: all.
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 /// How roles in separate processes reach each other.
@@ -149,6 +167,7 @@ impl Default for Config {
             turn: TurnSettings { ttl_hours: 12, ..TurnSettings::default() },
             cluster: ClusterSettings::default(),
             sfu: SfuConfig::default(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -171,7 +190,7 @@ pub struct Overrides {
 }
 
 /// The top-level setting names, as read from `Q10_*` variables.
-const SETTINGS: [&str; 14] = [
+const SETTINGS: [&str; 15] = [
     "http",
     "data",
     "database",
@@ -186,6 +205,7 @@ const SETTINGS: [&str; 14] = [
     "turn",
     "cluster",
     "sfu",
+    "webhooks",
 ];
 
 impl Config {
@@ -227,6 +247,42 @@ impl Config {
 
     pub fn runs(&self, role: ServiceRole) -> bool {
         self.role == ServiceRole::All || self.role == role
+    }
+
+    /// The webhook destinations, with their secrets read.
+    pub fn outbound(&self) -> anyhow::Result<q10_core::outbox::Outbound> {
+        let mut destinations = Vec::new();
+        for w in &self.webhooks {
+            anyhow::ensure!(
+                w.url.starts_with("https://") || w.url.starts_with("http://"),
+                "webhook '{}': the url must be http:// or https://",
+                w.name
+            );
+            anyhow::ensure!(
+                !destinations.iter().any(|d: &q10_core::outbox::Destination| d.name == w.name)
+                    && w.name != q10_core::outbox::NOTIFY,
+                "webhook name '{}' is used twice or reserved",
+                w.name
+            );
+            let secret = match &w.secret_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("webhook '{}': cannot read {}", w.name, path.display()))?;
+                    Some(
+                        q10_core::outbox::parse_secret(&text)
+                            .map_err(|e| anyhow::anyhow!("webhook '{}': {e}", w.name))?,
+                    )
+                }
+                None => None,
+            };
+            destinations.push(q10_core::outbox::Destination {
+                name: w.name.clone(),
+                url: w.url.clone(),
+                secret,
+                events: w.events.clone(),
+            });
+        }
+        Ok(q10_core::outbox::Outbound { destinations, ..Default::default() })
     }
 
     pub fn auth_policy(&self) -> q10_core::auth::AuthPolicy {

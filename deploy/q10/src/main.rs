@@ -44,6 +44,31 @@ enum Command {
     /// Manage administrative units (reference data).
     #[command(subcommand)]
     Jurisdictions(JurisdictionCommand),
+    /// Manage the API keys of Open311 clients.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key; it is printed once and kept only as a hash.
+    Create {
+        /// A name for the client it is given to.
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List keys (names and prefixes, never the keys).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key by name.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -225,6 +250,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify { store }) => commands::audit_verify(load(&store.overrides)?).await,
         Command::Jurisdictions(JurisdictionCommand::Import { file, store }) => {
             commands::jurisdictions_import(load(&store.overrides)?, &file).await
+        }
+        Command::Apikey(ApiKeyCommand::Create { name, store }) => {
+            commands::apikey_create(load(&store.overrides)?, &name).await
+        }
+        Command::Apikey(ApiKeyCommand::List { store }) => commands::apikey_list(load(&store.overrides)?).await,
+        Command::Apikey(ApiKeyCommand::Revoke { name, store }) => {
+            commands::apikey_revoke(load(&store.overrides)?, &name).await
         }
         Command::Jurisdictions(JurisdictionCommand::List { at, store }) => {
             commands::jurisdictions_list(load(&store.overrides)?, at.as_deref()).await

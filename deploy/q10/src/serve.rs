@@ -39,6 +39,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 q10_core::demo::load(&s, &secrets.audit, &config.data, time::OffsetDateTime::now_utc()).await?;
             print_demo_accounts(&accounts);
         }
+        let outbound = Arc::new(config.outbound()?);
+        let outbox_wake = Arc::new(tokio::sync::Notify::new());
+        let worker = q10_core::outbox::Worker::new(
+            s.clone(),
+            outbound.clone(),
+            secrets.data_encryption.clone(),
+            Arc::new(SystemClock),
+        );
+        tokio::spawn(q10_core::outbox::run(worker, std::time::Duration::from_secs(5), outbox_wake.clone()));
         let state = AppState {
             store: s.clone(),
             secrets: secrets.clone(),
@@ -51,6 +60,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             room_tokens: Some(Arc::new(crate::meetings::MeetingTokens(q10_signaling::JoinTokens::new(
                 secrets.token_signing.clone(),
             )))),
+            wards: Default::default(),
+            feed: Default::default(),
+            outbound,
+            outbox_wake,
         };
         // A core without signaling in its process hears of the rooms over NATS.
         if !config.runs(ServiceRole::Signaling)

@@ -12,6 +12,7 @@ const TEXT = {
     meetings: "Cuộc họp", meetingTitle: "Tiêu đề", startsAt: "Bắt đầu", newMeeting: "Tạo cuộc họp",
     create: "Tạo", join: "Tham gia", noMeetings: "Chưa có cuộc họp nào.", pickWard: "Chọn ít nhất một phường.",
     meetingFailed: "Không tạo được cuộc họp",
+    report: "Phản ánh", track: "Theo dõi", complaints: "Xử lý phản ánh",
   },
   en: {
     title: "Smart district platform", api: "API reference", logout: "Log out", login: "Log in",
@@ -22,6 +23,7 @@ const TEXT = {
     meetings: "Meetings", meetingTitle: "Title", startsAt: "Starts", newMeeting: "New meeting",
     create: "Create", join: "Join", noMeetings: "No meetings yet.", pickWard: "Choose at least one ward.",
     meetingFailed: "Could not create the meeting",
+    report: "Report a problem", track: "Track", complaints: "Complaints",
   },
 };
 
@@ -101,6 +103,7 @@ async function showHome() {
   $("logout").hidden = false;
   $("who").textContent = me.display_name + " (" + me.username + ")";
   $("grants").textContent = me.grants.map((g) => g.role + " @ " + g.jurisdiction).join(", ");
+  $("complaints-link").hidden = !me.grants.some((g) => COMPLAINT_STAFF.includes(g.role));
   const [wards, shapes] = await Promise.all([
     api("GET", "/api/v1/jurisdictions?kind=ward"),
     api("GET", "/api/v1/jurisdictions/boundaries?kind=ward"),
@@ -115,6 +118,9 @@ async function showHome() {
     $("audit").tBodies[0].replaceChildren(...rows.map((r) => row([r.seq, r.at, r.actor, r.action + " " + r.object_type + " " + r.object_id, r.source])));
   }
 }
+
+// Roles that work the complaints queue.
+const COMPLAINT_STAFF = ["district_official", "ward_official", "complaint_handler", "operator"];
 
 const wardName = (w) => (lang === "vi" ? w.name_vi : w.name_en) || w.name || w.code;
 const mayCallMeetings = () => me.grants.some((g) => g.role === "admin" || g.role === "district_official");
@@ -181,6 +187,7 @@ function showLogin() {
   me = null;
   $("home-view").hidden = true;
   $("logout").hidden = true;
+  $("complaints-link").hidden = true;
   $("login-view").hidden = false;
 }
 

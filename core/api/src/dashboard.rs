@@ -1,0 +1,50 @@
+//! The command dashboard's figures.
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+use utoipa::ToSchema;
+
+/// The scorecard of one ward (or the whole district) over a period.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Kpis {
+    /// Ward code, or the district's when all wards are counted.
+    pub unit: String,
+    #[serde(with = "crate::iso_date")]
+    pub from: Date,
+    /// Last day counted (inclusive).
+    #[serde(with = "crate::iso_date")]
+    pub to: Date,
+    pub complaints: ComplaintKpis,
+    /// Dossier figures (on time %, online %) and cashless %: `null` until those services run.
+    pub dossiers_on_time_pct: Option<f64>,
+    pub dossiers_online_pct: Option<f64>,
+    pub cashless_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ComplaintKpis {
+    /// Filed in the period.
+    pub received: i64,
+    /// Fixed, closed or set aside in the period.
+    pub resolved: i64,
+    /// Of those, resolved within their SLA, in per cent.
+    pub on_time_pct: Option<f64>,
+    /// Open now and past their SLA.
+    pub overdue_now: i64,
+    /// Open now.
+    pub open_now: i64,
+    /// Median hours from filing to resolution, over those resolved in the period (to the hour).
+    pub median_hours_to_resolve: Option<f64>,
+    /// Average satisfaction (1–5) of ratings given in the period.
+    pub satisfaction: Option<f64>,
+    pub ratings: i64,
+    /// Received per category.
+    pub by_category: Vec<CategoryCount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CategoryCount {
+    pub category: String,
+    pub received: i64,
+    pub resolved: i64,
+}

@@ -1,0 +1,247 @@
+//! The command dashboard's data: the scorecard per ward and period, complaints as a GeoJSON
+//! layer, and the live feed of changes (Server-Sent Events).
+
+use std::convert::Infallible;
+use std::time::Duration as StdDuration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::Method;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures_util::{Stream, StreamExt};
+use q10_core_api::{CategoryCount, ComplaintKpis, Kpis, Role};
+use serde::Deserialize;
+use time::{Date, Duration, OffsetDateTime};
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::AppState;
+use super::access::{Access, Caller, Routes};
+use super::extract::ApiQuery;
+use crate::auth::Principal;
+use crate::complaint::{self, stats};
+use crate::error::{Error, Result};
+use crate::store::jurisdictions::JurisdictionRow;
+
+/// Who reads the scorecard.
+const LEADERS: &[Role] = &[Role::DistrictOfficial, Role::WardOfficial, Role::Operator];
+/// Who hears the live feed: leaders and complaint staff.
+const LISTENERS: &[Role] = &[Role::DistrictOfficial, Role::WardOfficial, Role::Operator, Role::ComplaintHandler];
+
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add(Method::GET, "/api/v1/dashboard/kpis", Access::Roles(LEADERS), get(kpis))
+        .add(
+            Method::GET,
+            "/api/v1/dashboard/complaints.geojson",
+            Access::Roles(complaint::STAFF),
+            get(complaints_geojson),
+        )
+        .add(Method::GET, "/api/v1/events", Access::Roles(LISTENERS), get(events))
+}
+
+time::serde::format_description!(day, Date, "[year]-[month]-[day]");
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KpiQuery {
+    /// A ward's code, or the district's (default: the unit of the caller's grant).
+    unit: Option<String>,
+    /// First day (YYYY-MM-DD, Vietnam time); default: 29 days before `to`.
+    #[serde(default, with = "day::option")]
+    #[param(value_type = Option<String>)]
+    from: Option<Date>,
+    /// Last day, inclusive; default: today.
+    #[serde(default, with = "day::option")]
+    #[param(value_type = Option<String>)]
+    to: Option<Date>,
+}
+
+/// The unit asked about, checked against the caller's grants. `None` ward: the whole district.
+async fn unit_for(
+    state: &AppState,
+    who: &Principal,
+    code: Option<&str>,
+    roles: &[Role],
+) -> Result<(JurisdictionRow, Option<i64>)> {
+    let today = stats::local_day(state.now());
+    let unit = match code {
+        Some(code) => state
+            .store
+            .jurisdiction_at(code, today)
+            .await?
+            .ok_or_else(|| Error::invalid("unit", format!("no administrative unit has the code '{code}'")))?,
+        // By default, the unit the caller's grant is for.
+        None => {
+            let grant = who
+                .grants
+                .iter()
+                .find(|g| g.role.parse::<Role>().is_ok_and(|r| roles.contains(&r)))
+                .ok_or_else(|| Error::Forbidden("no grant covers a unit with figures".into()))?;
+            state
+                .store
+                .jurisdiction_at(&grant.jurisdiction_code, today)
+                .await?
+                .ok_or_else(|| Error::invalid("unit", "your grant's unit no longer exists; name one"))?
+        }
+    };
+    if !who.may_act_on(&state.store, roles, unit.id).await? {
+        return Err(Error::Forbidden(format!("unit {} is outside your jurisdiction", unit.code)));
+    }
+    let ward = match unit.kind.as_str() {
+        "ward" => Some(unit.id),
+        "district" => None,
+        _ => return Err(Error::invalid("unit", "figures are kept for wards and the district")),
+    };
+    Ok((unit, ward))
+}
+
+fn pct(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
+}
+
+/// The scorecard of a ward or the district over a period (Decision 766/QĐ-TTg's indicators that
+/// this system keeps): complaints received, resolved, on time, overdue, median time to resolve,
+/// satisfaction.
+#[utoipa::path(get, path = "/api/v1/dashboard/kpis", tag = "dashboard", params(KpiQuery),
+    responses((status = 200, body = Kpis), (status = 400, body = q10_core_api::Problem), (status = 403, body = q10_core_api::Problem)))]
+pub(super) async fn kpis(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<KpiQuery>,
+) -> Result<Json<Kpis>> {
+    let now = state.now();
+    let to = q.to.unwrap_or(stats::local_day(now));
+    let from = q.from.unwrap_or(to - Duration::days(29));
+    if from > to {
+        return Err(Error::invalid("from", "from is after to"));
+    }
+    if to - from > Duration::days(3 * 366) {
+        return Err(Error::invalid("from", "a period is at most three years"));
+    }
+    let (unit, ward) = unit_for(&state, &who, q.unit.as_deref(), LEADERS).await?;
+    let sums = state.store.complaint_daily_sums(from, to, ward).await?;
+    let hist = state.store.complaint_resolve_hist(from, to, ward).await?;
+    let (open_now, overdue_now) = state.store.complaints_open_now(now, ward).await?;
+    let total = |f: fn(&crate::store::complaints::DailySums) -> i64| sums.iter().map(f).sum::<i64>();
+    let (received, resolved, on_time) = (total(|s| s.received), total(|s| s.resolved), total(|s| s.resolved_on_time));
+    let (rating_sum, ratings) = (total(|s| s.rating_sum), total(|s| s.rating_count));
+    let complaints = ComplaintKpis {
+        received,
+        resolved,
+        on_time_pct: pct(on_time, resolved),
+        overdue_now,
+        open_now,
+        median_hours_to_resolve: stats::median_hours(&hist).map(|h| (h * 10.0).round() / 10.0),
+        satisfaction: (ratings > 0).then(|| (rating_sum as f64 / ratings as f64 * 100.0).round() / 100.0),
+        ratings,
+        by_category: sums
+            .iter()
+            .filter(|s| s.received != 0 || s.resolved != 0)
+            .map(|s| CategoryCount { category: s.category_code.clone(), received: s.received, resolved: s.resolved })
+            .collect(),
+    };
+    Ok(Json(Kpis {
+        unit: unit.code,
+        from,
+        to,
+        complaints,
+        dossiers_on_time_pct: None,
+        dossiers_online_pct: None,
+        cashless_pct: None,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MapQuery {
+    status: Option<String>,
+    category: Option<String>,
+    /// Filed at or after (RFC 3339); default: 30 days ago.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    since: Option<OffsetDateTime>,
+    /// Filed before (RFC 3339); default: now.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    until: Option<OffsetDateTime>,
+    /// At most this many, newest first (1 to 10,000; default 2,000).
+    limit: Option<i64>,
+}
+
+/// Complaints as a GeoJSON FeatureCollection of points, for the map: status, category, ward,
+/// overdue flag; no personal data.
+#[utoipa::path(get, path = "/api/v1/dashboard/complaints.geojson", tag = "dashboard", params(MapQuery),
+    responses((status = 200, content_type = "application/geo+json"), (status = 400, body = q10_core_api::Problem)))]
+pub(super) async fn complaints_geojson(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<MapQuery>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], Json<serde_json::Value>)> {
+    let now = state.now();
+    let until = q.until.unwrap_or(now + Duration::seconds(1));
+    let since = q.since.unwrap_or(until - Duration::days(30));
+    let limit = q.limit.unwrap_or(2000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(Error::invalid("limit", "limit is 1 to 10,000"));
+    }
+    if let Some(s) = &q.status
+        && q10_core_api::ComplaintStatus::parse(s).is_none()
+    {
+        return Err(Error::invalid("status", format!("there is no status '{s}'")));
+    }
+    let rows = state.store.complaints_for_map(since, until, q.status.as_deref(), q.category.as_deref(), limit).await?;
+    let features: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|c| {
+            let (lat, lon) = (c.lat?, c.lon?);
+            Some(serde_json::json!({
+                "type": "Feature",
+                "id": c.id,
+                "geometry": { "type": "Point", "coordinates": [lon, lat] },
+                "properties": {
+                    "id": c.id,
+                    "status": c.status,
+                    "category": c.category_code,
+                    "ward": c.ward_code,
+                    "overdue": c.is_open && c.due_at < now,
+                    "submitted_at": c.submitted_at.format(&time::format_description::well_known::Rfc3339).ok(),
+                },
+            }))
+        })
+        .collect();
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/geo+json")],
+        Json(serde_json::json!({ "type": "FeatureCollection", "features": features })),
+    ))
+}
+
+/// Live changes as Server-Sent Events (`complaint.created`, `complaint.changed`), for the
+/// caller's wards. A comment line every 15 s keeps proxies from closing the stream.
+#[utoipa::path(get, path = "/api/v1/events", tag = "dashboard", responses((status = 200, content_type = "text/event-stream")))]
+pub(super) async fn events(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
+    let today = stats::local_day(state.now());
+    let wards = state.store.jurisdictions_at(today, Some("ward")).await?;
+    let mut mine = Vec::new();
+    for w in &wards {
+        if who.may_act_on(&state.store, LISTENERS, w.id).await? {
+            mine.push(w.code.clone());
+        }
+    }
+    let everything = mine.len() == wards.len();
+    let stream = BroadcastStream::new(state.feed.subscribe()).filter_map(move |e| {
+        let keep = match &e {
+            Ok(e) => everything || e.ward.as_ref().is_some_and(|w| mine.contains(w)),
+            Err(_) => true,
+        };
+        let out = match e {
+            Ok(e) if keep => Event::default().event(e.kind).json_data(&e).ok(),
+            Ok(_) => None,
+            // The listener fell behind and missed events: tell it to reload.
+            Err(_) => Some(Event::default().event("lagged").data("reload")),
+        };
+        std::future::ready(out.map(Ok))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(15))))
+}
