@@ -61,7 +61,7 @@ CREATE TABLE complaints (
     rating_comment  TEXT,
     rated_at        TEXT
 );
-CREATE INDEX complaints_nearby ON complaints (category_code, lat, submitted_at);
+CREATE INDEX complaints_nearby ON complaints (category_code, lat) WHERE is_open;
 CREATE INDEX complaints_submitted ON complaints (submitted_at);
 CREATE INDEX complaints_ward_status ON complaints (ward_id, status, submitted_at);
 CREATE INDEX complaints_open_due ON complaints (due_at, ward_id) WHERE is_open;
@@ -94,29 +94,31 @@ CREATE TABLE complaint_photos (
 );
 CREATE INDEX complaint_photos_complaint ON complaint_photos (complaint_id);
 
--- Daily figures per ward and category (day in Vietnam's time), kept by the same transactions
--- that change complaints, so the dashboard never scans the complaints themselves.
-CREATE TABLE complaint_daily (
-    day                TEXT    NOT NULL,
-    ward_id            INTEGER NOT NULL,                   -- 0: outside every ward
-    category_code      TEXT    NOT NULL,
-    received           INTEGER NOT NULL DEFAULT 0,
-    resolved           INTEGER NOT NULL DEFAULT 0,
-    resolved_on_time   INTEGER NOT NULL DEFAULT 0,
-    resolve_seconds    INTEGER NOT NULL DEFAULT 0,
-    rating_sum         INTEGER NOT NULL DEFAULT 0,
-    rating_count       INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, ward_id, category_code)
+-- Figures per ward and category for each day and each month (day in Vietnam's time; a month
+-- row is dated its first day), kept by the same transactions that change complaints, so the
+-- dashboard never scans the complaints themselves and a year is twelve month rows.
+CREATE TABLE complaint_rollup (
+    grain             TEXT    NOT NULL,                      -- 'day' or 'month'
+    day               TEXT    NOT NULL,
+    ward_id           INTEGER NOT NULL,                      -- 0: outside every ward
+    category_code     TEXT    NOT NULL,
+    received          INTEGER NOT NULL DEFAULT 0,
+    resolved          INTEGER NOT NULL DEFAULT 0,
+    resolved_on_time  INTEGER NOT NULL DEFAULT 0,
+    resolve_seconds   INTEGER NOT NULL DEFAULT 0,
+    rating_sum        INTEGER NOT NULL DEFAULT 0,
+    rating_count      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (grain, day, ward_id, category_code)
 );
 
--- How long complaints took to resolve, as a histogram per day and ward (bucket: whole hours up
--- to 30 days, then days), for the median time to close.
+-- How long complaints took to resolve, as a histogram per day (and month) and ward: a JSON array
+-- of bucket, count pairs, buckets growing by a tenth (see complaint/stats.rs).
 CREATE TABLE complaint_resolve_hist (
+    grain    TEXT    NOT NULL,
     day      TEXT    NOT NULL,
     ward_id  INTEGER NOT NULL,
-    bucket   INTEGER NOT NULL,
-    n        INTEGER NOT NULL,
-    PRIMARY KEY (day, ward_id, bucket)
+    counts   TEXT    NOT NULL,
+    PRIMARY KEY (grain, day, ward_id)
 );
 
 -- Events waiting to be delivered to another system (the city's 1022 portal, webhook

@@ -436,6 +436,22 @@ async fn open311_answers_in_json_and_xml(engine: Engine) {
     assert_eq!(closed[0]["status_notes"], "đã dọn");
     let open: Value = get("/open311/v2/requests.json?status=open").await.unwrap().json().await.unwrap();
     assert!(open.as_array().unwrap().is_empty());
+    // Windows in any time zone, to the second, find it.
+    let filed = demo.server.state.now();
+    let window = |from: OffsetDateTime, to: OffsetDateTime| {
+        let f = |t: OffsetDateTime| {
+            let t = t.replace_nanosecond(0).unwrap().to_offset(time::macros::offset!(+7));
+            t.format(&time::format_description::well_known::Rfc3339).unwrap().replace('+', "%2B")
+        };
+        format!("/open311/v2/requests.json?start_date={}&end_date={}", f(from), f(to))
+    };
+    let ids = |v: Value| {
+        v.as_array().unwrap().iter().map(|r| r["service_request_id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let found: Value = get(&window(filed, filed + Duration::hours(1))).await.unwrap().json().await.unwrap();
+    assert_eq!(ids(found), std::slice::from_ref(&id), "a window starting in the second it was filed, given in UTC+7");
+    let before: Value = get(&window(filed - Duration::hours(1), filed)).await.unwrap().json().await.unwrap();
+    assert!(ids(before).is_empty(), "a window ending in the second it was filed (before it, to the nanosecond)");
     let res = get("/open311/v2/requests.json?start_date=yesterday").await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let updates: Value = get("/open311/v2/servicerequestupdates.json").await.unwrap().json().await.unwrap();
@@ -594,6 +610,15 @@ async fn dashboard_figures_follow_the_complaints(engine: Engine) {
     assert_eq!(c["satisfaction"], 4.0);
     let median = c["median_hours_to_resolve"].as_f64().unwrap();
     assert!((3.0..4.0).contains(&median), "{median}");
+    // Over whole months the figures come from the month rows, and agree.
+    let today = q10_core::complaint::stats::local_day(clock.now());
+    let (from, to) = (today - Duration::days(70), today + Duration::days(70));
+    let months: Value =
+        demo.get_json(&format!("/api/v1/dashboard/kpis?unit=27211&from={from}&to={to}"), &official).await;
+    assert_eq!(months["complaints"]["received"], 4, "{months}");
+    assert_eq!(months["complaints"]["resolved"], 3);
+    assert_eq!(months["complaints"]["satisfaction"], 4.0);
+    assert_eq!(months["complaints"]["median_hours_to_resolve"], c["median_hours_to_resolve"]);
     let district = demo.token(Role::DistrictOfficial).await;
     let all: Value = demo.get_json("/api/v1/dashboard/kpis", &district).await;
     assert_eq!(all["complaints"]["received"], 5);

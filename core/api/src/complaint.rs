@@ -91,6 +91,8 @@ pub enum ComplaintAction {
     Note,
     /// The citizen's satisfaction rating.
     Rate,
+    /// Brought over from an earlier system, in its final state.
+    Import,
 }
 
 impl ComplaintAction {
@@ -108,6 +110,7 @@ impl ComplaintAction {
             ComplaintAction::Comment => "comment",
             ComplaintAction::Note => "note",
             ComplaintAction::Rate => "rate",
+            ComplaintAction::Import => "import",
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::outbox::{self, Notice, OutEvent};
 use crate::store::complaints::{self as rows, ComplaintChange, ComplaintRow, NewActionRow, NewComplaintRow};
 use crate::store::{Store, Tx};
 
+pub mod import;
 pub mod locate;
 pub mod photo;
 pub mod rules;
@@ -161,6 +162,8 @@ pub async fn submit(state: &AppState, filing: Filing, now: OffsetDateTime) -> Re
         notify: checked.notify.map(|n| if n == q10_core_api::NotifyChannel::Sms { "sms" } else { "email" }),
         api_key_id: filing.api_key.as_ref().map(|k| k.0),
         due_at,
+        resolved_at: None,
+        rating: None,
     };
     let id = rows::insert(&mut tx, &row, now).await?;
     for p in &photos {

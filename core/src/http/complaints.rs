@@ -146,6 +146,7 @@ pub(super) async fn submit(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NearbyQuery {
     category: String,
@@ -244,6 +245,7 @@ pub(super) async fn photo_file(State(state): State<AppState>, ApiPath(photo): Ap
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct QueueQuery {
     /// Only this status.

@@ -21,6 +21,7 @@ use super::extract::ApiQuery;
 use crate::auth::Principal;
 use crate::complaint::{self, stats};
 use crate::error::{Error, Result};
+use crate::store::complaints::DailySums;
 use crate::store::jurisdictions::JurisdictionRow;
 
 /// Who reads the scorecard.
@@ -42,6 +43,7 @@ pub(super) fn routes(r: Routes) -> Routes {
 time::serde::format_description!(day, Date, "[year]-[month]-[day]");
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct KpiQuery {
     /// A ward's code, or the district's (default: the unit of the caller's grant).
@@ -119,10 +121,35 @@ pub(super) async fn kpis(
         return Err(Error::invalid("from", "a period is at most three years"));
     }
     let (unit, ward) = unit_for(&state, &who, q.unit.as_deref(), LEADERS).await?;
-    let sums = state.store.complaint_daily_sums(from, to, ward).await?;
-    let hist = state.store.complaint_resolve_hist(from, to, ward).await?;
+    // Whole months from the month rows, the days at either end from the day rows.
+    let (months, days) = stats::split_period(from, to);
+    let mut parts = Vec::new();
+    if let Some((a, b)) = months {
+        parts.push(("month", a, b));
+    }
+    parts.extend(days.into_iter().map(|(a, b)| ("day", a, b)));
+    let mut by_category: std::collections::BTreeMap<String, DailySums> = Default::default();
+    let mut hist = stats::Hist::new();
+    for (grain, a, b) in parts {
+        for s in state.store.complaint_rollup_sums(grain, a, b, ward).await? {
+            let t = by_category
+                .entry(s.category_code.clone())
+                .or_insert(DailySums { category_code: s.category_code.clone(), ..Default::default() });
+            t.received += s.received;
+            t.resolved += s.resolved;
+            t.resolved_on_time += s.resolved_on_time;
+            t.rating_sum += s.rating_sum;
+            t.rating_count += s.rating_count;
+        }
+        for row in state.store.complaint_resolve_hist(grain, a, b, ward).await? {
+            for (bucket, n) in stats::parse_hist(&row) {
+                *hist.entry(bucket).or_default() += n;
+            }
+        }
+    }
+    let sums: Vec<DailySums> = by_category.into_values().collect();
     let (open_now, overdue_now) = state.store.complaints_open_now(now, ward).await?;
-    let total = |f: fn(&crate::store::complaints::DailySums) -> i64| sums.iter().map(f).sum::<i64>();
+    let total = |f: fn(&DailySums) -> i64| sums.iter().map(f).sum::<i64>();
     let (received, resolved, on_time) = (total(|s| s.received), total(|s| s.resolved), total(|s| s.resolved_on_time));
     let (rating_sum, ratings) = (total(|s| s.rating_sum), total(|s| s.rating_count));
     let complaints = ComplaintKpis {
@@ -152,6 +179,7 @@ pub(super) async fn kpis(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MapQuery {
     status: Option<String>,
@@ -191,12 +219,11 @@ pub(super) async fn complaints_geojson(
     let rows = state.store.complaints_for_map(since, until, q.status.as_deref(), q.category.as_deref(), limit).await?;
     let features: Vec<serde_json::Value> = rows
         .iter()
-        .filter_map(|c| {
-            let (lat, lon) = (c.lat?, c.lon?);
-            Some(serde_json::json!({
+        .map(|c| {
+            serde_json::json!({
                 "type": "Feature",
                 "id": c.id,
-                "geometry": { "type": "Point", "coordinates": [lon, lat] },
+                "geometry": { "type": "Point", "coordinates": [c.lon, c.lat] },
                 "properties": {
                     "id": c.id,
                     "status": c.status,
@@ -205,7 +232,7 @@ pub(super) async fn complaints_geojson(
                     "overdue": c.is_open && c.due_at < now,
                     "submitted_at": c.submitted_at.format(&time::format_description::well_known::Rfc3339).ok(),
                 },
-            }))
+            })
         })
         .collect();
     Ok((

@@ -4,10 +4,12 @@
 use axum::http::Method;
 use utoipa::OpenApi;
 use utoipa::openapi::extensions::ExtensionsBuilder;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
+use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 use super::access::{Access, Endpoint};
 use super::{audit_log, auth, complaints, dashboard, jurisdictions, meetings, open311, system, users};
@@ -67,6 +69,8 @@ use super::{audit_log, auth, complaints, dashboard, jurisdictions, meetings, ope
 )]
 struct ApiDoc;
 
+const PROBLEM: &str = "application/problem+json";
+
 fn operation_mut<'a>(doc: &'a mut utoipa::openapi::OpenApi, method: &Method, path: &str) -> Option<&'a mut Operation> {
     let item = doc.paths.paths.get_mut(path)?;
     match *method {
@@ -95,8 +99,28 @@ pub fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
             "POST" => utoipa::openapi::HttpMethod::Post,
             _ => utoipa::openapi::HttpMethod::Get,
         };
-        let op = utoipa::openapi::path::OperationBuilder::new().summary(Some(*summary)).tag("open311").build();
-        doc.paths.add_path_operation(*path, vec![method], op);
+        let mut op = OperationBuilder::new()
+            .summary(Some(*summary))
+            .tag("open311")
+            .response("200", ResponseBuilder::new().description("the answer, in the format the path names"))
+            .response("400", ResponseBuilder::new().description("Open311 errors: [{code, description}]"))
+            .response("404", ResponseBuilder::new().description("no such resource"));
+        if path.contains("{file}") {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("file")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("the identifier and the format: NAME.json or NAME.xml"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+        if method == utoipa::openapi::HttpMethod::Post {
+            op = op
+                .response("201", ResponseBuilder::new().description("filed"))
+                .response("403", ResponseBuilder::new().description("a missing, wrong or revoked api_key"));
+        }
+        doc.paths.add_path_operation(*path, vec![method], op.build());
     }
     for e in endpoints {
         let Some(op) = operation_mut(&mut doc, &e.method, e.path) else {
@@ -117,6 +141,42 @@ pub fn document(endpoints: &[Endpoint]) -> utoipa::openapi::OpenApi {
         let ext =
             ExtensionsBuilder::new().add("x-q10-access", serde_json::json!({ "rule": rule, "roles": roles })).build();
         op.extensions.get_or_insert_with(Default::default).merge(ext);
+        if e.access != Access::Public {
+            let problem = |what: &str| {
+                ResponseBuilder::new()
+                    .description(what)
+                    .content(PROBLEM, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                    .build()
+            };
+            let r = &mut op.responses.responses;
+            r.entry("401".into()).or_insert_with(|| problem("not logged in").into());
+            r.entry("403".into())
+                .or_insert_with(|| problem("the caller's roles or jurisdiction do not allow it").into());
+        }
+        // Unique ids: the method and the path.
+        let slug: String = e.path.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect::<String>();
+        op.operation_id = Some(format!("{}{}", e.method.as_str().to_lowercase(), slug.trim_end_matches('_')));
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
+            for (status, response) in op.responses.responses.iter_mut() {
+                let utoipa::openapi::RefOr::T(response) = response else { continue };
+                if response.description.is_empty() {
+                    let code = status.parse::<u16>().ok().and_then(|c| axum::http::StatusCode::from_u16(c).ok());
+                    response.description = code.and_then(|c| c.canonical_reason()).unwrap_or("the answer").to_string();
+                }
+                // Errors are served as problem+json.
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = std::mem::take(&mut response.content);
+                    response.content = content
+                        .into_iter()
+                        .map(|(k, v)| (if k == "application/json" { PROBLEM.to_string() } else { k }, v))
+                        .collect();
+                }
+            }
+        }
     }
     doc
 }

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::{Date, OffsetDateTime};
 
-use super::{Store, Tx, on_pool, on_tx};
+use super::{Store, Ts, Tx, on_pool, on_tx};
 use crate::Result;
 
 #[derive(Debug, Clone, FromRow)]
@@ -65,6 +65,20 @@ macro_rules! complaint_select {
     };
 }
 
+/// A complaint as a point on the map.
+#[derive(Debug, Clone, FromRow)]
+pub struct MapRow {
+    pub id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub status: String,
+    pub category_code: String,
+    pub ward_code: Option<String>,
+    pub is_open: bool,
+    pub due_at: OffsetDateTime,
+    pub submitted_at: OffsetDateTime,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct ActionRow {
     pub id: i64,
@@ -113,13 +127,17 @@ pub(crate) struct NewComplaintRow<'a> {
     pub notify: Option<&'a str>,
     pub api_key_id: Option<i64>,
     pub due_at: OffsetDateTime,
+    /// Set for imported complaints that arrive resolved or rated.
+    pub resolved_at: Option<OffsetDateTime>,
+    pub rating: Option<(i64, OffsetDateTime)>,
 }
 
 pub(crate) async fn insert(tx: &mut Tx, c: &NewComplaintRow<'_>, now: OffsetDateTime) -> Result<i64> {
     Ok(on_tx!(tx, conn => sqlx::query_scalar(
         "INSERT INTO complaints (tracking_hash, token, category_code, description, lat, lon, address, ward_id, team, \
-         status, is_open, source, contact, notify, api_key_id, submitted_at, due_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11, $12, $13, $14, $15, $16, $15) RETURNING id",
+         status, is_open, source, contact, notify, api_key_id, submitted_at, due_at, updated_at, resolved_at, rating, rated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $17, $11, $12, $13, $14, $15, $16, COALESCE($18, $15), $18, $19, $20) \
+         RETURNING id",
     )
     .bind(c.tracking_hash)
     .bind(c.token)
@@ -135,8 +153,12 @@ pub(crate) async fn insert(tx: &mut Tx, c: &NewComplaintRow<'_>, now: OffsetDate
     .bind(c.contact)
     .bind(c.notify)
     .bind(c.api_key_id)
-    .bind(now)
-    .bind(c.due_at)
+    .bind(Ts(now))
+    .bind(Ts(c.due_at))
+    .bind(c.resolved_at.is_none())
+    .bind(c.resolved_at.map(Ts))
+    .bind(c.rating.map(|r| r.0))
+    .bind(c.rating.map(|r| Ts(r.1)))
     .fetch_one(conn)
     .await?))
 }
@@ -162,7 +184,7 @@ pub(crate) async fn insert_photo(
         .bind(size)
         .bind(sha256)
         .bind(content)
-        .bind(now)
+        .bind(Ts(now))
         .execute(c)
         .await?;
     });
@@ -195,7 +217,7 @@ pub(crate) async fn insert_action(tx: &mut Tx, a: &NewActionRow<'_>, now: Offset
     .bind(a.public)
     .bind(a.note)
     .bind(a.detail)
-    .bind(now)
+    .bind(Ts(now))
     .fetch_one(c)
     .await?))
 }
@@ -226,12 +248,12 @@ pub(crate) async fn update(tx: &mut Tx, c: &ComplaintChange<'_>, now: OffsetDate
         .bind(c.is_open)
         .bind(c.handler_id)
         .bind(c.duplicate_of)
-        .bind(c.due_at)
-        .bind(c.resolved_at)
+        .bind(Ts(c.due_at))
+        .bind(c.resolved_at.map(Ts))
         .bind(c.rating)
         .bind(c.rating_comment)
-        .bind(c.rated_at)
-        .bind(now)
+        .bind(c.rated_at.map(Ts))
+        .bind(Ts(now))
         .execute(conn)
         .await?;
     });
@@ -242,7 +264,7 @@ pub(crate) async fn update(tx: &mut Tx, c: &ComplaintChange<'_>, now: OffsetDate
 /// on PostgreSQL the row is locked until commit).
 pub(crate) async fn for_update(tx: &mut Tx, id: i64) -> Result<Option<ComplaintRow>> {
     Ok(match tx {
-        Tx::Sqlite(t) => {
+        Tx::Sqlite(t, _) => {
             sqlx::query_as(concat!(complaint_select!(), " WHERE c.id = $1")).bind(id).fetch_optional(&mut **t).await?
         }
         Tx::Postgres(t) => {
@@ -267,52 +289,88 @@ pub(crate) struct DailyDelta<'a> {
     pub rating_count: i64,
 }
 
+/// The first day of `day`'s month: the date of its month rows.
+pub fn month_of(day: Date) -> Date {
+    day.replace_day(1).expect("every month has a first day")
+}
+
+/// Adds a delta to the day's rollup row and to its month's.
 pub(crate) async fn add_daily(tx: &mut Tx, d: &DailyDelta<'_>) -> Result<()> {
-    on_tx!(tx, c => {
-        sqlx::query(
-            "INSERT INTO complaint_daily (day, ward_id, category_code, received, resolved, resolved_on_time, \
-             resolve_seconds, rating_sum, rating_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (day, ward_id, category_code) DO UPDATE SET \
-             received = complaint_daily.received + excluded.received, \
-             resolved = complaint_daily.resolved + excluded.resolved, \
-             resolved_on_time = complaint_daily.resolved_on_time + excluded.resolved_on_time, \
-             resolve_seconds = complaint_daily.resolve_seconds + excluded.resolve_seconds, \
-             rating_sum = complaint_daily.rating_sum + excluded.rating_sum, \
-             rating_count = complaint_daily.rating_count + excluded.rating_count",
-        )
-        .bind(d.day)
-        .bind(d.ward_id)
-        .bind(d.category)
-        .bind(d.received)
-        .bind(d.resolved)
-        .bind(d.resolved_on_time)
-        .bind(d.resolve_seconds)
-        .bind(d.rating_sum)
-        .bind(d.rating_count)
-        .execute(c)
-        .await?;
-    });
+    for (grain, day) in [("day", d.day), ("month", month_of(d.day))] {
+        on_tx!(tx, c => {
+            sqlx::query(
+                "INSERT INTO complaint_rollup (grain, day, ward_id, category_code, received, resolved, resolved_on_time, \
+                 resolve_seconds, rating_sum, rating_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (grain, day, ward_id, category_code) DO UPDATE SET \
+                 received = complaint_rollup.received + excluded.received, \
+                 resolved = complaint_rollup.resolved + excluded.resolved, \
+                 resolved_on_time = complaint_rollup.resolved_on_time + excluded.resolved_on_time, \
+                 resolve_seconds = complaint_rollup.resolve_seconds + excluded.resolve_seconds, \
+                 rating_sum = complaint_rollup.rating_sum + excluded.rating_sum, \
+                 rating_count = complaint_rollup.rating_count + excluded.rating_count",
+            )
+            .bind(grain)
+            .bind(day)
+            .bind(d.ward_id)
+            .bind(d.category)
+            .bind(d.received)
+            .bind(d.resolved)
+            .bind(d.resolved_on_time)
+            .bind(d.resolve_seconds)
+            .bind(d.rating_sum)
+            .bind(d.rating_count)
+            .execute(c)
+            .await?;
+        });
+    }
     Ok(())
 }
 
-pub(crate) async fn add_hist(tx: &mut Tx, day: Date, ward_id: i64, bucket: i64, n: i64) -> Result<()> {
+/// The histogram row of a day and ward (`None` if there is none yet), locked for the rest of
+/// the transaction.
+pub(crate) async fn hist_for_update(tx: &mut Tx, grain: &str, day: Date, ward_id: i64) -> Result<Option<String>> {
+    Ok(match tx {
+        Tx::Sqlite(t, _) => {
+            sqlx::query_scalar(
+                "SELECT counts FROM complaint_resolve_hist WHERE grain = $3 AND day = $1 AND ward_id = $2",
+            )
+            .bind(day)
+            .bind(ward_id)
+            .bind(grain)
+            .fetch_optional(&mut **t)
+            .await?
+        }
+        Tx::Postgres(t) => {
+            sqlx::query_scalar(
+                "SELECT counts FROM complaint_resolve_hist WHERE grain = $3 AND day = $1 AND ward_id = $2 FOR UPDATE",
+            )
+            .bind(day)
+            .bind(ward_id)
+            .bind(grain)
+            .fetch_optional(&mut **t)
+            .await?
+        }
+    })
+}
+
+pub(crate) async fn put_hist(tx: &mut Tx, grain: &str, day: Date, ward_id: i64, counts: &str) -> Result<()> {
     on_tx!(tx, c => {
         sqlx::query(
-            "INSERT INTO complaint_resolve_hist (day, ward_id, bucket, n) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (day, ward_id, bucket) DO UPDATE SET n = complaint_resolve_hist.n + excluded.n",
+            "INSERT INTO complaint_resolve_hist (day, ward_id, counts, grain) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (grain, day, ward_id) DO UPDATE SET counts = excluded.counts",
         )
         .bind(day)
         .bind(ward_id)
-        .bind(bucket)
-        .bind(n)
+        .bind(counts)
+        .bind(grain)
         .execute(c)
         .await?;
     });
     Ok(())
 }
 
-/// Sums of the daily rollups over a period, per category.
-#[derive(Debug, Clone, FromRow)]
+/// Sums of the rollups over a period, per category.
+#[derive(Debug, Clone, Default, FromRow)]
 pub struct DailySums {
     pub category_code: String,
     pub received: i64,
@@ -337,6 +395,10 @@ pub struct QueueFilter<'a> {
 }
 
 impl Store {
+    pub async fn count_complaints(&self) -> Result<i64> {
+        Ok(on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM complaints").fetch_one(p).await?))
+    }
+
     pub async fn complaint_categories(&self) -> Result<Vec<CategoryRow>> {
         Ok(on_pool!(self, p => sqlx::query_as(
             "SELECT code, name_vi, name_en, description, keywords, grp, sla_hours, default_team \
@@ -376,19 +438,31 @@ impl Store {
 
     /// Actions of the given complaints, oldest first; only public ones unless `internal`.
     pub async fn complaint_actions(&self, ids: &[i64], internal: bool) -> Result<Vec<ActionRow>> {
-        let mut out = Vec::new();
-        for id in ids {
-            let rows: Vec<ActionRow> = on_pool!(self, p => sqlx::query_as(
-                "SELECT id, complaint_id, action, status_after, actor, actor_id, public, note, at \
-                 FROM complaint_actions WHERE complaint_id = $1 AND (public OR $2) ORDER BY id",
-            )
-            .bind(*id)
-            .bind(internal)
-            .fetch_all(p)
-            .await?);
-            out.extend(rows);
-        }
-        Ok(out)
+        let ids = serde_json::to_string(ids).expect("ids serialize");
+        Ok(match &self.db {
+            super::Db::Sqlite(p, _) => {
+                sqlx::query_as(
+                    "SELECT id, complaint_id, action, status_after, actor, actor_id, public, note, at \
+                 FROM complaint_actions WHERE complaint_id IN (SELECT value FROM json_each($1)) \
+                 AND (public OR $2) ORDER BY id",
+                )
+                .bind(ids)
+                .bind(internal)
+                .fetch_all(p)
+                .await?
+            }
+            super::Db::Postgres(p) => {
+                sqlx::query_as(
+                    "SELECT id, complaint_id, action, status_after, actor, actor_id, public, note, at \
+                 FROM complaint_actions WHERE complaint_id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) \
+                 AND (public OR $2) ORDER BY id",
+                )
+                .bind(ids)
+                .bind(internal)
+                .fetch_all(p)
+                .await?
+            }
+        })
     }
 
     pub async fn complaint_photo_ids(&self, id: i64) -> Result<Vec<String>> {
@@ -428,7 +502,7 @@ impl Store {
         .bind(lat_max)
         .bind(lon_min)
         .bind(lon_max)
-        .bind(since)
+        .bind(Ts(since))
         .fetch_all(p)
         .await?))
     }
@@ -454,12 +528,12 @@ impl Store {
         let all = f.wards.is_none();
         let wards = serde_json::to_string(f.wards.unwrap_or(&[])).expect("ids serialize");
         Ok(match &self.db {
-            super::Db::Sqlite(p) => {
+            super::Db::Sqlite(p, _) => {
                 sqlx::query_as(sql)
                     .bind(f.status)
                     .bind(f.category)
                     .bind(f.open_only)
-                    .bind(f.overdue_at)
+                    .bind(f.overdue_at.map(Ts))
                     .bind(f.handler_id)
                     .bind(f.before)
                     .bind(all)
@@ -473,7 +547,7 @@ impl Store {
                     .bind(f.status)
                     .bind(f.category)
                     .bind(f.open_only)
-                    .bind(f.overdue_at)
+                    .bind(f.overdue_at.map(Ts))
                     .bind(f.handler_id)
                     .bind(f.before)
                     .bind(all)
@@ -501,7 +575,7 @@ impl Store {
               AND ($4 IS NULL OR c.is_open = $4) ORDER BY c.submitted_at DESC, c.id DESC LIMIT $5"
         );
         Ok(
-            on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(to).bind(category).bind(open).bind(limit).fetch_all(p).await?),
+            on_pool!(self, p => sqlx::query_as(sql).bind(Ts(from)).bind(Ts(to)).bind(category).bind(open).bind(limit).fetch_all(p).await?),
         )
     }
 
@@ -516,38 +590,51 @@ impl Store {
             "SELECT id, complaint_id, action, status_after, actor, actor_id, public, note, at FROM complaint_actions \
              WHERE public AND at >= $1 AND at < $2 ORDER BY at, id LIMIT $3",
         )
-        .bind(from)
-        .bind(to)
+        .bind(Ts(from))
+        .bind(Ts(to))
         .bind(limit)
         .fetch_all(p)
         .await?))
     }
 
-    /// Daily rollups of `[from, to]` (days), of some wards or all, per category.
-    pub async fn complaint_daily_sums(&self, from: Date, to: Date, ward: Option<i64>) -> Result<Vec<DailySums>> {
+    /// Rollups of `grain` ("day" or "month") dated within `[from, to]`, of one ward or all, per
+    /// category.
+    pub async fn complaint_rollup_sums(
+        &self,
+        grain: &str,
+        from: Date,
+        to: Date,
+        ward: Option<i64>,
+    ) -> Result<Vec<DailySums>> {
         let sql = "SELECT category_code, CAST(SUM(received) AS BIGINT) AS received, \
              CAST(SUM(resolved) AS BIGINT) AS resolved, CAST(SUM(resolved_on_time) AS BIGINT) AS resolved_on_time, \
              CAST(SUM(rating_sum) AS BIGINT) AS rating_sum, CAST(SUM(rating_count) AS BIGINT) AS rating_count \
-             FROM complaint_daily WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR ward_id = $3) \
+             FROM complaint_rollup WHERE grain = $4 AND day >= $1 AND day <= $2 AND ($3 IS NULL OR ward_id = $3) \
              GROUP BY category_code ORDER BY category_code";
-        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(to).bind(ward).fetch_all(p).await?))
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(to).bind(ward).bind(grain).fetch_all(p).await?))
     }
 
-    /// The resolution-time histogram of `[from, to]`: `(bucket, count)` by bucket.
-    pub async fn complaint_resolve_hist(&self, from: Date, to: Date, ward: Option<i64>) -> Result<Vec<(i64, i64)>> {
-        let sql = "SELECT bucket, CAST(SUM(n) AS BIGINT) FROM complaint_resolve_hist \
-             WHERE day >= $1 AND day <= $2 AND ($3 IS NULL OR ward_id = $3) GROUP BY bucket ORDER BY bucket";
-        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(to).bind(ward).fetch_all(p).await?))
+    /// The resolution-time histogram rows of `grain` dated within `[from, to]`, of one ward or all.
+    pub async fn complaint_resolve_hist(
+        &self,
+        grain: &str,
+        from: Date,
+        to: Date,
+        ward: Option<i64>,
+    ) -> Result<Vec<String>> {
+        let sql = "SELECT counts FROM complaint_resolve_hist \
+             WHERE grain = $4 AND day >= $1 AND day <= $2 AND ($3 IS NULL OR ward_id = $3)";
+        Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(from).bind(to).bind(ward).bind(grain).fetch_all(p).await?))
     }
 
     /// Open complaints now, and those past their SLA: `(open, overdue)`.
     pub async fn complaints_open_now(&self, now: OffsetDateTime, ward: Option<i64>) -> Result<(i64, i64)> {
         let sql = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at < $1 THEN 1 ELSE 0 END), 0) FROM complaints \
              WHERE is_open AND ($2 IS NULL OR ward_id = $2)";
-        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(now).bind(ward).fetch_one(p).await?))
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(Ts(now)).bind(ward).fetch_one(p).await?))
     }
 
-    /// Complaints filed in `[from, to)` for the map, newest first, at most `limit`.
+    /// Complaints filed in `[from, to)` with a place, for the map, newest first, at most `limit`.
     pub async fn complaints_for_map(
         &self,
         from: OffsetDateTime,
@@ -555,15 +642,14 @@ impl Store {
         status: Option<&str>,
         category: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<ComplaintRow>> {
-        let sql = concat!(
-            complaint_select!(),
-            " WHERE c.submitted_at >= $1 AND c.submitted_at < $2 AND ($3 IS NULL OR c.status = $3) \
-              AND ($4 IS NULL OR c.category_code = $4) AND c.lat IS NOT NULL \
-              ORDER BY c.submitted_at DESC LIMIT $5"
-        );
+    ) -> Result<Vec<MapRow>> {
+        let sql = "SELECT c.id, c.lat, c.lon, c.status, c.category_code, w.code AS ward_code, c.is_open, c.due_at, \
+             c.submitted_at FROM complaints c LEFT JOIN jurisdictions w ON w.id = c.ward_id \
+             WHERE c.submitted_at >= $1 AND c.submitted_at < $2 AND ($3 IS NULL OR c.status = $3) \
+             AND ($4 IS NULL OR c.category_code = $4) AND c.lat IS NOT NULL AND c.lon IS NOT NULL \
+             ORDER BY c.submitted_at DESC LIMIT $5";
         Ok(
-            on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(to).bind(status).bind(category).bind(limit).fetch_all(p).await?),
+            on_pool!(self, p => sqlx::query_as(sql).bind(Ts(from)).bind(Ts(to)).bind(status).bind(category).bind(limit).fetch_all(p).await?),
         )
     }
 }

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Store, Tx, on_pool, on_tx};
+use super::{Store, Ts, Tx, on_pool, on_tx};
 use crate::Result;
 
 /// A row of `meetings` with its host's name.
@@ -71,9 +71,9 @@ pub(crate) async fn insert(tx: &mut Tx, m: &NewMeetingRow<'_>, now: OffsetDateTi
     )
     .bind(m.title)
     .bind(m.room)
-    .bind(m.starts_at)
+    .bind(Ts(m.starts_at))
     .bind(m.created_by)
-    .bind(now)
+    .bind(Ts(now))
     .fetch_one(c)
     .await?);
     for unit in m.units {
@@ -111,7 +111,7 @@ pub(crate) async fn insert_document(tx: &mut Tx, d: &NewDocumentRow<'_>, now: Of
         .bind(d.sha256)
         .bind(d.content)
         .bind(d.uploaded_by)
-        .bind(now)
+        .bind(Ts(now))
         .execute(c)
         .await?;
     });
@@ -132,7 +132,7 @@ impl Store {
     /// Meetings starting at or after `since`, soonest first.
     pub async fn meetings_since(&self, since: OffsetDateTime) -> Result<Vec<MeetingRow>> {
         let sql = concat!(meeting_select!(), " WHERE m.starts_at >= $1 ORDER BY m.starts_at, m.id");
-        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(since).fetch_all(p).await?))
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(Ts(since)).fetch_all(p).await?))
     }
 
     /// The invited units of the given meetings, in code order for each.
@@ -201,7 +201,7 @@ impl Store {
             .bind(identity)
             .bind(name)
             .bind(unit)
-            .bind(at)
+            .bind(Ts(at))
             .execute(p)
             .await?;
         });
@@ -216,7 +216,7 @@ impl Store {
             )
             .bind(meeting_id)
             .bind(identity)
-            .bind(at)
+            .bind(Ts(at))
             .execute(p)
             .await?;
         });
@@ -226,7 +226,7 @@ impl Store {
     /// Ends every open stay: at start-up, nobody is in any room any more.
     pub async fn attendance_close_all(&self, at: OffsetDateTime) -> Result<u64> {
         Ok(on_pool!(self, p => sqlx::query("UPDATE meeting_attendance SET left_at = $1 WHERE left_at IS NULL")
-            .bind(at)
+            .bind(Ts(at))
             .execute(p)
             .await?
             .rows_affected()))

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -14,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::error::{Error, Result};
+pub use ts::Ts;
 
 pub mod audit;
 pub mod complaints;
@@ -21,13 +23,14 @@ pub mod jurisdictions;
 pub mod meetings;
 pub mod outbox;
 pub mod sessions;
+mod ts;
 pub mod users;
 
 /// Runs `$body` with `$pool` bound to the open pool, whichever engine it is.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
-            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Sqlite($pool, _) => $body,
             $crate::store::Db::Postgres($pool) => $body,
         }
     };
@@ -37,7 +40,7 @@ macro_rules! on_pool {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite(t) => {
+            $crate::store::Tx::Sqlite(t, _) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -60,7 +63,10 @@ pub enum Backend {
 
 #[derive(Clone)]
 pub(crate) enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the lock that lets one write transaction in at a time: SQLite admits one
+    /// writer, and waiting on this lock wakes the next writer at once, where SQLite's own busy
+    /// handler would have it sleep and retry.
+    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
 }
 
@@ -78,14 +84,14 @@ impl std::fmt::Debug for Store {
 
 /// A write transaction on either engine.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(Transaction<'static, Sqlite>, tokio::sync::OwnedMutexGuard<()>),
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -93,7 +99,7 @@ impl Tx {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
@@ -111,7 +117,7 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(Store { db: Db::Sqlite(pool) })
+        Ok(Store { db: Db::Sqlite(pool, Arc::default()) })
     }
 
     /// Connects to PostgreSQL.
@@ -139,7 +145,7 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         match self.db {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -147,7 +153,7 @@ impl Store {
     /// Applies every migration not applied yet.
     pub async fn migrate(&self) -> Result<()> {
         match &self.db {
-            Db::Sqlite(p) => q10_migrations::SQLITE.run(p).await,
+            Db::Sqlite(p, _) => q10_migrations::SQLITE.run(p).await,
             Db::Postgres(p) => q10_migrations::POSTGRES.run(p).await,
         }
         .map_err(|e| Error::Internal(anyhow::anyhow!("migration failed: {e}")))
@@ -156,12 +162,12 @@ impl Store {
     /// Versions of embedded migrations not yet applied to this database.
     pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
         let migrator = match self.db {
-            Db::Sqlite(_) => &q10_migrations::SQLITE,
+            Db::Sqlite(..) => &q10_migrations::SQLITE,
             Db::Postgres(_) => &q10_migrations::POSTGRES,
         };
         let applied: Vec<i64> = on_pool!(self, p => {
             let exists: bool = match &self.db {
-                Db::Sqlite(_) => sqlx::query_scalar(
+                Db::Sqlite(..) => sqlx::query_scalar(
                     "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
                 ).fetch_one(p).await?,
                 Db::Postgres(_) => sqlx::query_scalar(
@@ -177,6 +183,23 @@ impl Store {
         Ok(migrator.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
     }
 
+    /// Brings the tables a bulk import filled to their steady state: the planner's statistics,
+    /// and on PostgreSQL the visibility map that index-only scans need (autovacuum and SQLite's
+    /// `PRAGMA optimize` would get there on their own, later).
+    pub async fn after_bulk_import(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(p, _) => {
+                sqlx::query("ANALYZE").execute(p).await?;
+            }
+            Db::Postgres(p) => {
+                sqlx::query("VACUUM (ANALYZE) complaints, complaint_actions, complaint_rollup, complaint_resolve_hist")
+                    .execute(p)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         on_pool!(self, p => {
@@ -190,7 +213,10 @@ impl Store {
     /// failing half-way.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.db {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(p, writer) => {
+                let turn = writer.clone().lock_owned().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -204,7 +230,7 @@ impl Store {
     /// Used to check that a migrated database has the schema the code expects.
     pub async fn columns(&self) -> Result<Vec<(String, String)>> {
         let mut rows: Vec<(String, String)> = match &self.db {
-            Db::Sqlite(p) => {
+            Db::Sqlite(p, _) => {
                 sqlx::query_as(
                     "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c \
                  WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
@@ -278,11 +304,14 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "sla_hours",
         ],
     ),
+    ("complaint_photos", &["complaint_id", "content", "content_type", "created_at", "id", "sha256", "size"]),
+    ("complaint_resolve_hist", &["counts", "day", "grain", "ward_id"]),
     (
-        "complaint_daily",
+        "complaint_rollup",
         &[
             "category_code",
             "day",
+            "grain",
             "rating_count",
             "rating_sum",
             "received",
@@ -292,8 +321,6 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "ward_id",
         ],
     ),
-    ("complaint_photos", &["complaint_id", "content", "content_type", "created_at", "id", "sha256", "size"]),
-    ("complaint_resolve_hist", &["bucket", "day", "n", "ward_id"]),
     ("complaint_teams", &["category_code", "jurisdiction_id", "team"]),
     (
         "complaints",

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Store, Tx, on_pool, on_tx};
+use super::{Store, Ts, Tx, on_pool, on_tx};
 use crate::Result;
 
 #[derive(Debug, Clone, FromRow)]
@@ -34,7 +34,7 @@ pub(crate) async fn enqueue(
         .bind(event_id)
         .bind(event_type)
         .bind(payload)
-        .bind(now)
+        .bind(Ts(now))
         .execute(c)
         .await?;
     });
@@ -57,7 +57,7 @@ impl Store {
             "SELECT id, destination, event_id, event_type, payload, created_at, attempts FROM outbox \
              WHERE delivered_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
         )
-        .bind(now)
+        .bind(Ts(now))
         .bind(limit)
         .fetch_all(p)
         .await?))
@@ -67,7 +67,7 @@ impl Store {
         on_pool!(self, p => {
             sqlx::query("UPDATE outbox SET delivered_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
                 .bind(id)
-                .bind(now)
+                .bind(Ts(now))
                 .execute(p)
                 .await?;
         });
@@ -79,7 +79,7 @@ impl Store {
             sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(error)
-                .bind(next)
+                .bind(Ts(next))
                 .execute(p)
                 .await?;
         });
@@ -102,7 +102,7 @@ impl Store {
         .bind(name)
         .bind(prefix)
         .bind(key_hash)
-        .bind(now)
+        .bind(Ts(now))
         .fetch_one(p)
         .await);
         r.map_err(|e| crate::error::conflict_on_unique(e, "an API key with that name exists"))
@@ -120,7 +120,7 @@ impl Store {
     pub async fn revoke_api_key(&self, name: &str, now: OffsetDateTime) -> Result<bool> {
         let done = on_pool!(self, p => sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL")
             .bind(name)
-            .bind(now)
+            .bind(Ts(now))
             .execute(p)
             .await?
             .rows_affected());

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Store, Tx, on_pool, on_tx};
+use super::{Store, Ts, Tx, on_pool, on_tx};
 use crate::Result;
 
 pub(crate) struct NewSession<'a> {
@@ -36,8 +36,8 @@ pub(crate) async fn insert(tx: &mut Tx, s: &NewSession<'_>, now: OffsetDateTime)
     .bind(s.csrf_hash)
     .bind(s.user_id)
     .bind(s.kind)
-    .bind(now)
-    .bind(s.expires_at)
+    .bind(Ts(now))
+    .bind(Ts(s.expires_at))
     .fetch_one(c)
     .await?))
 }
@@ -46,7 +46,7 @@ pub(crate) async fn revoke(tx: &mut Tx, session_id: i64, now: OffsetDateTime) ->
     on_tx!(tx, c => {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(session_id)
-        .bind(now)
+        .bind(Ts(now))
         .execute(c)
         .await?;
     });
@@ -56,7 +56,7 @@ pub(crate) async fn revoke(tx: &mut Tx, session_id: i64, now: OffsetDateTime) ->
 pub(crate) async fn revoke_all_of(tx: &mut Tx, user_id: i64, now: OffsetDateTime) -> Result<u64> {
     Ok(on_tx!(tx, c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user_id)
-        .bind(now)
+        .bind(Ts(now))
         .execute(c)
         .await?
         .rows_affected()))
@@ -73,7 +73,7 @@ impl Store {
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND NOT u.disabled",
         )
         .bind(token_hash)
-        .bind(now)
+        .bind(Ts(now))
         .fetch_optional(p)
         .await?))
     }

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Store, Tx, on_pool, on_tx};
+use super::{Store, Ts, Tx, on_pool, on_tx};
 use crate::Result;
 use crate::error::conflict_on_unique;
 
@@ -58,7 +58,7 @@ pub(crate) async fn insert(tx: &mut Tx, user: &NewUserRow<'_>, now: OffsetDateTi
     .bind(user.display_name)
     .bind(user.kind)
     .bind(user.password_hash)
-    .bind(now)
+    .bind(Ts(now))
     .fetch_one(c)
     .await);
     result.map_err(|e| conflict_on_unique(e, "an account with this username already exists"))
@@ -96,8 +96,8 @@ pub(crate) async fn record_login_failure(
     )
     .bind(id)
     .bind(failed_logins)
-    .bind(locked_until)
-    .bind(now)
+    .bind(locked_until.map(Ts))
+    .bind(Ts(now))
     .execute(c)
     .await?;
     });
@@ -110,7 +110,7 @@ pub(crate) async fn record_login_success(tx: &mut Tx, id: i64, now: OffsetDateTi
         "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1",
     )
     .bind(id)
-    .bind(now)
+    .bind(Ts(now))
     .execute(c)
     .await?;
     });
@@ -121,7 +121,7 @@ pub(crate) async fn record_login_success(tx: &mut Tx, id: i64, now: OffsetDateTi
 pub(crate) async fn set_disabled(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<bool> {
     let n = on_tx!(tx, c => sqlx::query("UPDATE users SET disabled = TRUE, updated_at = $2 WHERE id = $1")
         .bind(id)
-        .bind(now)
+        .bind(Ts(now))
         .execute(c)
         .await?
         .rows_affected());

@@ -439,3 +439,81 @@ async fn in_a_cluster_attendance_reaches_the_core_over_nats() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Files complaints from several clients until told to stop; returns the acknowledged ones as
+/// `(id, tracking code)`.
+async fn file_until(base: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Vec<(i64, String)> {
+    let http = reqwest::Client::new();
+    let mut acked = Vec::new();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let body = json!({ "category": "garbage", "description": "Rác", "lat": 10.7725, "lon": 106.66725 });
+        let Ok(res) = http.post(format!("{base}/api/v1/complaints")).json(&body).send().await else {
+            break;
+        };
+        if res.status() != reqwest::StatusCode::CREATED {
+            break;
+        }
+        let Ok(v) = res.json::<Value>().await else { break };
+        acked.push((v["id"].as_i64().unwrap(), v["tracking_code"].as_str().unwrap().to_string()));
+    }
+    acked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_complaints_survive_a_kill_during_a_burst() {
+    for engine in engines() {
+        let Some(db) = TestDb::new(engine).await else {
+            continue;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let serve = || q10(dir.path(), Some(&db), &["serve", "--demo", "--http", "127.0.0.1:0"]);
+        let mut serving = Serving::start(serve());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clients: Vec<_> = (0..6).map(|_| tokio::spawn(file_until(serving.base.clone(), stop.clone()))).collect();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // SIGKILL in the middle of the burst: no chance to finish anything.
+        serving.child.kill().unwrap();
+        serving.child.wait().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut acked = Vec::new();
+        for c in clients {
+            acked.extend(c.await.unwrap());
+        }
+        assert!(acked.len() > 20, "{engine:?}: the burst was acknowledged only {} times", acked.len());
+
+        let serving = Serving::start(serve());
+        let http = reqwest::Client::new();
+        for (id, code) in &acked {
+            let res = http
+                .post(format!("{}/api/v1/complaints/track", serving.base))
+                .json(&json!({ "code": code }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), reqwest::StatusCode::OK, "{engine:?}: acknowledged complaint {id} was lost");
+            assert_eq!(res.json::<Value>().await.unwrap()["id"], *id);
+        }
+        drop(serving);
+        let verify = stdout(&run(&mut q10(dir.path(), Some(&db), &["audit", "verify"])));
+        assert!(verify.contains("audit log intact"), "{engine:?}: {verify}");
+        eprintln!("{engine:?}: {} acknowledged filings survived SIGKILL", acked.len());
+    }
+}
+
+#[test]
+fn open311_keys_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut q10(dir.path(), None, &["apikey", "create", "fixmystreet-app"]));
+    let key = stdout(&out).trim().to_string();
+    assert!(key.starts_with("q10k_") && key.len() > 30, "{key}");
+    let list = stdout(&run(&mut q10(dir.path(), None, &["apikey", "list"])));
+    let line = list.lines().find(|l| l.contains("fixmystreet-app")).expect("listed");
+    assert!(line.contains("active") && line.contains(&key[..9]) && !list.contains(&key), "{list}");
+    let again = q10(dir.path(), None, &["apikey", "create", "fixmystreet-app"]).output().unwrap();
+    assert!(!again.status.success(), "names are unique");
+    run(&mut q10(dir.path(), None, &["apikey", "revoke", "fixmystreet-app"]));
+    let list = stdout(&run(&mut q10(dir.path(), None, &["apikey", "list"])));
+    assert!(list.lines().any(|l| l.contains("fixmystreet-app") && l.contains("revoked")), "{list}");
+    let missing = q10(dir.path(), None, &["apikey", "revoke", "fixmystreet-app"]).output().unwrap();
+    assert!(!missing.status.success(), "a revoked key cannot be revoked again");
+}
