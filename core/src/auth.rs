@@ -199,7 +199,7 @@ pub async fn login(
     }
     users::record_login_success(&mut tx, user.id, now).await?;
     let token = random_token();
-    let csrf_token = (kind == SessionKind::Cookie).then(random_token);
+    let csrf_token = (kind == SessionKind::Cookie).then(|| csrf_for(&token));
     let token_hash = token_hash(&token);
     let csrf_hash = csrf_token.as_deref().map(self::token_hash);
     let expires_at = now + if kind == SessionKind::Cookie { policy.session_ttl } else { policy.token_ttl };
@@ -259,6 +259,16 @@ pub async fn logout(store: &Store, key: &AuditKey, who: &Principal, source: &str
     let event = Event::new(who.actor(), "session.end", "session", who.session_id).source(source);
     audit::append(&mut tx, key, event, now).await?;
     tx.commit().await
+}
+
+/// The CSRF token of a cookie session, derived from the session's own secret token: whoever holds
+/// the cookie can have it again (a page opened in a new tab asks `/api/v1/auth/csrf`), and a
+/// page of another site, which can neither read the cookie nor an answer of ours, cannot.
+pub fn csrf_for(session_token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"q10 csrf v1\0");
+    h.update(session_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(h.finalize())
 }
 
 /// Whether a presented CSRF token matches the session's, compared in constant time.

@@ -1,7 +1,7 @@
 // Citizen complaints through the pages: a citizen reports rubbish in Phường 1 with a photo,
 // clicking the spot on the ward map; the ward's handler sees it in the queue, which also picks
 // up a second report live; the handler takes it, starts, fixes it with a public comment and
-// closes it; the citizen tracks it by code, sees it closed with the comment, and rates it.
+// closes it from a second tab; the citizen tracks it by code, sees it closed with the comment, and rates it.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -198,8 +198,16 @@ test("a citizen reports rubbish with a photo, the ward's handler fixes and close
   await act("fix", "Đã khắc phục");
   assert.ok(await handler.locator('#action-form button[data-action="close"]').isVisible());
   assert.ok(await handler.locator('#action-form button[data-action="start"]').isHidden(), "no start once fixed");
-  await act("close", "Đã đóng");
-  assert.match(await text(handler, "#d-history"), new RegExp(comment));
+  // Closed from a second tab, which never saw the login: it asks for the session's CSRF token.
+  const tab = await handler.context().newPage();
+  await tab.goto(BASE + "/complaints");
+  await tab.locator("#f-open").uncheck();
+  await tab.locator(`#queue-table tbody tr[data-id="${id}"] button.open-complaint`).click();
+  await tab.locator(`#detail-body[data-id="${id}"]`).waitFor({ state: "visible" });
+  await tab.locator('#action-form button[data-action="close"]').click();
+  await until("the second tab to close it", async () => (await text(tab, "#d-status .status")) === "Đã đóng");
+  assert.match(await text(tab, "#d-history"), new RegExp(comment));
+  await tab.close();
   await until("the closed report to leave the open queue", async () => (await row(id).count()) === 0);
   await handler.locator("#f-open").uncheck();
   await until("the closed report in the full queue", async () => (await row(id).getAttribute("data-status")) === "closed");

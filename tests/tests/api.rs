@@ -72,6 +72,7 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::POST, "/api/v1/auth/token"), None),
         ((Method::POST, "/api/v1/auth/logout"), any),
         ((Method::GET, "/api/v1/me"), any),
+        ((Method::GET, "/api/v1/auth/csrf"), any),
         ((Method::GET, "/api/v1/jurisdictions"), None),
         ((Method::GET, "/api/v1/jurisdictions/boundaries"), None),
         ((Method::GET, "/api/v1/jurisdictions/{code}"), None),
@@ -198,6 +199,31 @@ async fn cookie_sessions_need_the_csrf_token_and_end_at_logout(engine: Engine) {
 
     let me = http.get(demo.server.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
+
+    // A page opened later (another tab) gets the session's CSRF token again; bearer tokens have none.
+    let again: Value = http.get(demo.server.url("/api/v1/auth/csrf")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["csrf_token"], login.csrf_token.as_str());
+    let bearer = demo.token(Role::Operator).await;
+    let res = demo.get("/api/v1/auth/csrf", &bearer).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let other = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let second: LoginResponse = other
+        .post(demo.server.url("/api/v1/auth/login"))
+        .json(&json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(second.csrf_token, login.csrf_token, "each session has its own");
+    let crossed = http
+        .post(demo.server.url("/api/v1/auth/logout"))
+        .header("x-csrf-token", &second.csrf_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crossed.status(), StatusCode::FORBIDDEN, "another session's token does not pass");
 
     let no_csrf = http.post(demo.server.url("/api/v1/auth/logout")).send().await.unwrap();
     let (status, p) = problem(no_csrf).await;

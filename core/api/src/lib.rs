@@ -88,6 +88,12 @@ pub struct LoginResponse {
     pub expires_at: OffsetDateTime,
 }
 
+/// The CSRF token of a browser session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CsrfToken {
+    pub csrf_token: String,
+}
+
 /// A bearer token for API clients and kiosks.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {

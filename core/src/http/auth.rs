@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use q10_core_api::{LoginRequest, LoginResponse, Me, SESSION_COOKIE, TokenResponse};
+use q10_core_api::{CsrfToken, LoginRequest, LoginResponse, Me, SESSION_COOKIE, TokenResponse};
 
 use super::AppState;
 use super::access::{Access, Caller, Routes, Source};
@@ -20,6 +20,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::POST, "/api/v1/auth/token", Access::Public, post(token))
         .add(Method::POST, "/api/v1/auth/logout", Access::Authenticated, post(logout))
         .add(Method::GET, "/api/v1/me", Access::Authenticated, get(me))
+        .add(Method::GET, "/api/v1/auth/csrf", Access::Authenticated, get(csrf))
 }
 
 async fn open_session(
@@ -91,4 +92,18 @@ pub(super) async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Me)))]
 pub(super) async fn me(Caller(who): Caller) -> Json<Me> {
     Json(who.me())
+}
+
+/// The CSRF token of the caller's browser session, for a page opened after login (in a new tab,
+/// say) to send in `X-CSRF-Token`. Bearer tokens need none.
+#[utoipa::path(get, path = "/api/v1/auth/csrf", tag = "auth", responses(
+    (status = 200, body = CsrfToken),
+    (status = 400, body = q10_core_api::Problem, description = "the caller uses a bearer token"),
+))]
+pub(super) async fn csrf(Caller(who): Caller, jar: CookieJar) -> Result<Json<CsrfToken>> {
+    let cookie = jar.get(SESSION_COOKIE).map(|c| c.value().to_string());
+    match (who.session_kind, cookie) {
+        (SessionKind::Cookie, Some(token)) => Ok(Json(CsrfToken { csrf_token: auth::csrf_for(&token) })),
+        _ => Err(crate::error::Error::invalid("session", "only browser sessions (the cookie) use a CSRF token")),
+    }
 }

@@ -31,6 +31,7 @@ use super::{audit_log, auth, complaints, dashboard, jurisdictions, meetings, ope
         auth::token,
         auth::logout,
         auth::me,
+        auth::csrf,
         jurisdictions::list,
         jurisdictions::boundaries,
         jurisdictions::one,

@@ -107,7 +107,9 @@ impl Tx {
 
 impl Store {
     /// Opens (creating if needed) the embedded database file: WAL journal, foreign keys on,
-    /// a busy timeout so concurrent writers wait rather than fail.
+    /// a busy timeout so concurrent writers wait rather than fail. The WAL is checkpointed by a
+    /// task of its own twice a second rather than by whichever commit crosses the threshold, so
+    /// no request waits for a checkpoint's writes and syncs.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -115,8 +117,23 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let checkpoints = pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if checkpoints.is_closed() {
+                    break;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&checkpoints).await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; will try again");
+                }
+            }
+        });
         Ok(Store { db: Db::Sqlite(pool, Arc::default()) })
     }
 

@@ -40,7 +40,15 @@ function applyText() {
 
 async function api(method, path, body) {
   const headers = { Accept: "application/json" };
-  const csrf = sessionStorage.getItem("q10.csrf");
+  let csrf = sessionStorage.getItem("q10.csrf");
+  if (method !== "GET" && !csrf && path !== "/api/v1/auth/login") {
+    // A tab opened after login asks for its session's token.
+    const r = await fetch("/api/v1/auth/csrf", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (r.ok) {
+      csrf = (await r.json()).csrf_token;
+      sessionStorage.setItem("q10.csrf", csrf);
+    }
+  }
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });

@@ -45,10 +45,24 @@ export class ApiError extends Error {
 
 // Calls the core API. A FormData body goes as multipart; any other body as JSON. `anonymous`
 // leaves the session cookie (and so any staff identity) out, as the citizen pages do.
-export async function api(method, path, body, { anonymous = false } = {}) {
+// The session's CSRF token: kept by the tab that logged in, asked again by any other tab.
+async function csrfToken(refresh) {
+  let csrf = sessionStorage.getItem("q10.csrf");
+  if (!csrf || refresh) {
+    const res = await fetch("/api/v1/auth/csrf", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!res.ok) return null;
+    csrf = (await res.json()).csrf_token;
+    sessionStorage.setItem("q10.csrf", csrf);
+  }
+  return csrf;
+}
+
+export async function api(method, path, body, { anonymous = false, retried = false } = {}) {
   const headers = { Accept: "application/json" };
-  const csrf = sessionStorage.getItem("q10.csrf");
-  if (!anonymous && method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+  if (!anonymous && method !== "GET") {
+    const csrf = await csrfToken(retried).catch(() => null);
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+  }
   let payload;
   if (body instanceof FormData) {
     payload = body;
@@ -64,6 +78,9 @@ export async function api(method, path, body, { anonymous = false } = {}) {
   }
   const type = res.headers.get("content-type") || "";
   const data = type.includes("json") ? await res.json().catch(() => null) : null;
+  if (res.status === 403 && !anonymous && !retried && method !== "GET" && data && /CSRF/.test(data.detail || "")) {
+    return api(method, path, body, { anonymous, retried: true });
+  }
   if (!res.ok) {
     const detail = (data && (data.detail || data.title)) || res.statusText || String(res.status);
     throw new ApiError(detail, res.status, (data && data.field) || null);

@@ -168,11 +168,6 @@ async function start() {
   const roles = me.grants.map((g) => g.role);
   if (!roles.some((r) => STAFF.includes(r))) return gate(t("notStaff"));
   $("who").textContent = me.display_name;
-  if (!sessionStorage.getItem("q10.csrf")) {
-    // Actions need the CSRF token the home page's login keeps in this tab.
-    $("notice").replaceChildren(t("loginFirst"), " ", el("a", { href: "/", text: t("loginLink") }));
-    $("notice").hidden = false;
-  }
   try {
     const [cats, units] = await Promise.all([api("GET", "/api/v1/complaint-categories"), api("GET", "/api/v1/jurisdictions?kind=ward")]);
     categories = cats;

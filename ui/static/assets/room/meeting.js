@@ -1,11 +1,19 @@
 // The paperless meeting around a room: joining by meeting id (with the signed-in session), the
 // meeting's documents with the host presenting one page by page, and the roll call of wards.
 
-// Calls the core API with the session cookie; unsafe methods carry the CSRF token the home
-// page keeps in sessionStorage. `body` is JSON unless `type` names another content type.
+// Calls the core API with the session cookie; unsafe methods carry the session's CSRF token (kept
+// in sessionStorage, or asked for when this tab has none). `body` is JSON unless `type` names another content type.
 export async function api(method, path, body, type) {
   const headers = { Accept: "application/json" };
-  const csrf = sessionStorage.getItem("q10.csrf");
+  let csrf = sessionStorage.getItem("q10.csrf");
+  if (method !== "GET" && !csrf) {
+    // A room opened in a new tab asks for its session's token.
+    const r = await fetch("/api/v1/auth/csrf", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (r.ok) {
+      csrf = (await r.json()).csrf_token;
+      sessionStorage.setItem("q10.csrf", csrf);
+    }
+  }
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
   let payload;
   if (body !== undefined) {
