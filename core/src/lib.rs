@@ -15,6 +15,7 @@ pub mod http;
 pub mod jurisdiction;
 pub mod meeting;
 pub mod outbox;
+pub mod payment;
 pub mod secrets;
 pub mod store;
 
