@@ -21,7 +21,7 @@ use super::extract::ApiQuery;
 use crate::auth::Principal;
 use crate::complaint::{self, stats};
 use crate::error::{Error, Result};
-use crate::store::complaints::DailySums;
+use crate::store::complaints::RollupSums;
 use crate::store::jurisdictions::JurisdictionRow;
 
 /// Who reads the scorecard.
@@ -128,13 +128,13 @@ pub(super) async fn kpis(
         parts.push(("month", a, b));
     }
     parts.extend(days.into_iter().map(|(a, b)| ("day", a, b)));
-    let mut by_category: std::collections::BTreeMap<String, DailySums> = Default::default();
+    let mut by_category: std::collections::BTreeMap<String, RollupSums> = Default::default();
     let mut hist = stats::Hist::new();
     for (grain, a, b) in parts {
         for s in state.store.complaint_rollup_sums(grain, a, b, ward).await? {
             let t = by_category
                 .entry(s.category_code.clone())
-                .or_insert(DailySums { category_code: s.category_code.clone(), ..Default::default() });
+                .or_insert(RollupSums { category_code: s.category_code.clone(), ..Default::default() });
             t.received += s.received;
             t.resolved += s.resolved;
             t.resolved_on_time += s.resolved_on_time;
@@ -147,9 +147,9 @@ pub(super) async fn kpis(
             }
         }
     }
-    let sums: Vec<DailySums> = by_category.into_values().collect();
+    let sums: Vec<RollupSums> = by_category.into_values().collect();
     let (open_now, overdue_now) = state.store.complaints_open_now(now, ward).await?;
-    let total = |f: fn(&DailySums) -> i64| sums.iter().map(f).sum::<i64>();
+    let total = |f: fn(&RollupSums) -> i64| sums.iter().map(f).sum::<i64>();
     let (received, resolved, on_time) = (total(|s| s.received), total(|s| s.resolved), total(|s| s.resolved_on_time));
     let (rating_sum, ratings) = (total(|s| s.rating_sum), total(|s| s.rating_count));
     let complaints = ComplaintKpis {

@@ -53,6 +53,16 @@ pub struct ComplaintRow {
     pub photos: i64,
 }
 
+/// The ids in the JSON array bound at `$n`, as a subquery, in each engine's words.
+macro_rules! json_ids {
+    (sqlite, $n:literal) => {
+        concat!("(SELECT value FROM json_each(", $n, "))")
+    };
+    (postgres, $n:literal) => {
+        concat!("(SELECT jsonb_array_elements_text(", $n, "::jsonb)::bigint)")
+    };
+}
+
 macro_rules! complaint_select {
     () => {
         "SELECT c.id, c.token, c.category_code, k.name_vi AS category_name_vi, k.name_en AS category_name_en, \
@@ -371,7 +381,7 @@ pub(crate) async fn put_hist(tx: &mut Tx, grain: &str, day: Date, ward_id: i64, 
 
 /// Sums of the rollups over a period, per category.
 #[derive(Debug, Clone, Default, FromRow)]
-pub struct DailySums {
+pub struct RollupSums {
     pub category_code: String,
     pub received: i64,
     pub resolved: i64,
@@ -438,31 +448,22 @@ impl Store {
 
     /// Actions of the given complaints, oldest first; only public ones unless `internal`.
     pub async fn complaint_actions(&self, ids: &[i64], internal: bool) -> Result<Vec<ActionRow>> {
+        macro_rules! actions_sql {
+            ($engine:ident) => {
+                concat!(
+                    "SELECT id, complaint_id, action, status_after, actor, actor_id, public, note, at \
+                     FROM complaint_actions WHERE complaint_id IN ",
+                    json_ids!($engine, "$1"),
+                    " AND (public OR $2) ORDER BY id"
+                )
+            };
+        }
+        let sql = match self.backend() {
+            super::Backend::Sqlite => actions_sql!(sqlite),
+            super::Backend::Postgres => actions_sql!(postgres),
+        };
         let ids = serde_json::to_string(ids).expect("ids serialize");
-        Ok(match &self.db {
-            super::Db::Sqlite(p, _) => {
-                sqlx::query_as(
-                    "SELECT id, complaint_id, action, status_after, actor, actor_id, public, note, at \
-                 FROM complaint_actions WHERE complaint_id IN (SELECT value FROM json_each($1)) \
-                 AND (public OR $2) ORDER BY id",
-                )
-                .bind(ids)
-                .bind(internal)
-                .fetch_all(p)
-                .await?
-            }
-            super::Db::Postgres(p) => {
-                sqlx::query_as(
-                    "SELECT id, complaint_id, action, status_after, actor, actor_id, public, note, at \
-                 FROM complaint_actions WHERE complaint_id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) \
-                 AND (public OR $2) ORDER BY id",
-                )
-                .bind(ids)
-                .bind(internal)
-                .fetch_all(p)
-                .await?
-            }
-        })
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(ids).bind(internal).fetch_all(p).await?))
     }
 
     pub async fn complaint_photo_ids(&self, id: i64) -> Result<Vec<String>> {
@@ -509,54 +510,37 @@ impl Store {
 
     /// A page of the handlers' queue, newest first.
     pub async fn complaint_queue(&self, f: &QueueFilter<'_>) -> Result<Vec<ComplaintRow>> {
-        let sql = concat!(
-            complaint_select!(),
-            " WHERE ($1 IS NULL OR c.status = $1) AND ($2 IS NULL OR c.category_code = $2) \
-              AND (NOT $3 OR c.is_open) AND ($4 IS NULL OR (c.is_open AND c.due_at < $4)) \
-              AND ($5 IS NULL OR c.handler_id = $5) AND ($6 IS NULL OR c.id < $6) \
-              AND ($7 OR c.ward_id IN (SELECT value FROM json_each($8))) \
-              ORDER BY c.id DESC LIMIT $9"
-        );
-        let sql_pg = concat!(
-            complaint_select!(),
-            " WHERE ($1::text IS NULL OR c.status = $1) AND ($2::text IS NULL OR c.category_code = $2) \
-              AND (NOT $3 OR c.is_open) AND ($4::timestamptz IS NULL OR (c.is_open AND c.due_at < $4)) \
-              AND ($5::bigint IS NULL OR c.handler_id = $5) AND ($6::bigint IS NULL OR c.id < $6) \
-              AND ($7 OR c.ward_id IN (SELECT jsonb_array_elements_text($8::jsonb)::bigint)) \
-              ORDER BY c.id DESC LIMIT $9"
-        );
+        macro_rules! queue_sql {
+            ($engine:ident) => {
+                concat!(
+                    complaint_select!(),
+                    " WHERE ($1 IS NULL OR c.status = $1) AND ($2 IS NULL OR c.category_code = $2) \
+                      AND (NOT $3 OR c.is_open) AND ($4 IS NULL OR (c.is_open AND c.due_at < $4)) \
+                      AND ($5 IS NULL OR c.handler_id = $5) AND ($6 IS NULL OR c.id < $6) \
+                      AND ($7 OR c.ward_id IN ",
+                    json_ids!($engine, "$8"),
+                    ") ORDER BY c.id DESC LIMIT $9"
+                )
+            };
+        }
+        let sql = match self.backend() {
+            super::Backend::Sqlite => queue_sql!(sqlite),
+            super::Backend::Postgres => queue_sql!(postgres),
+        };
         let all = f.wards.is_none();
         let wards = serde_json::to_string(f.wards.unwrap_or(&[])).expect("ids serialize");
-        Ok(match &self.db {
-            super::Db::Sqlite(p, _) => {
-                sqlx::query_as(sql)
-                    .bind(f.status)
-                    .bind(f.category)
-                    .bind(f.open_only)
-                    .bind(f.overdue_at.map(Ts))
-                    .bind(f.handler_id)
-                    .bind(f.before)
-                    .bind(all)
-                    .bind(&wards)
-                    .bind(f.limit)
-                    .fetch_all(p)
-                    .await?
-            }
-            super::Db::Postgres(p) => {
-                sqlx::query_as(sql_pg)
-                    .bind(f.status)
-                    .bind(f.category)
-                    .bind(f.open_only)
-                    .bind(f.overdue_at.map(Ts))
-                    .bind(f.handler_id)
-                    .bind(f.before)
-                    .bind(all)
-                    .bind(&wards)
-                    .bind(f.limit)
-                    .fetch_all(p)
-                    .await?
-            }
-        })
+        Ok(on_pool!(self, p => sqlx::query_as(sql)
+            .bind(f.status)
+            .bind(f.category)
+            .bind(f.open_only)
+            .bind(f.overdue_at.map(Ts))
+            .bind(f.handler_id)
+            .bind(f.before)
+            .bind(all)
+            .bind(&wards)
+            .bind(f.limit)
+            .fetch_all(p)
+            .await?))
     }
 
     /// Complaints for the public Open311 list: filed in `[from, to)`, optionally of some ids,
@@ -605,7 +589,7 @@ impl Store {
         from: Date,
         to: Date,
         ward: Option<i64>,
-    ) -> Result<Vec<DailySums>> {
+    ) -> Result<Vec<RollupSums>> {
         let sql = "SELECT category_code, CAST(SUM(received) AS BIGINT) AS received, \
              CAST(SUM(resolved) AS BIGINT) AS resolved, CAST(SUM(resolved_on_time) AS BIGINT) AS resolved_on_time, \
              CAST(SUM(rating_sum) AS BIGINT) AS rating_sum, CAST(SUM(rating_count) AS BIGINT) AS rating_count \
