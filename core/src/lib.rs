@@ -1,5 +1,5 @@
 //! The core service: jurisdictions, accounts, roles, sessions, the audit log, meetings,
-//! complaints (with Open311), the dashboard's figures, and the HTTP API over them. It knows nothing of WebRTC.
+//! complaints (with Open311), online dossiers, payments, the dashboard's figures, and the HTTP API over them. It knows nothing of WebRTC.
 
 pub mod account;
 pub mod apikey;
@@ -9,6 +9,7 @@ pub mod clock;
 pub mod complaint;
 pub mod crypto;
 pub mod demo;
+pub mod dossier;
 pub mod error;
 pub mod feed;
 pub mod http;

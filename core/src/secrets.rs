@@ -51,7 +51,7 @@ impl Secrets {
 }
 
 /// A 32-byte key stored base64 in `path`; created with fresh randomness if absent.
-fn key_file(path: &PathBuf) -> anyhow::Result<SecretSlice<u8>> {
+pub fn key_file(path: &PathBuf) -> anyhow::Result<SecretSlice<u8>> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let bytes =

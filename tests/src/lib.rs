@@ -129,6 +129,11 @@ impl Drop for TestDb {
 }
 
 /// Fresh random keys.
+/// The VNPay hash secret the test servers' simulated merchant account uses.
+pub const TEST_VNPAY_SECRET: &[u8] = b"test-vnpay-hash-secret-0123456789";
+/// The secret the test servers' simulated bank signs credit notices with.
+pub const TEST_BANK_SECRET: &[u8] = b"test-bank-notice-secret-0123456789";
+
 pub fn test_secrets() -> Secrets {
     let key = |_: u8| {
         let mut b = vec![0u8; 32];
@@ -173,8 +178,11 @@ impl Server {
         Server::start_full(store, clock, Outbound::default()).await
     }
 
-    /// Serves the core with a clock and outbound destinations of the test's choosing.
+    /// Serves the core with a clock and outbound destinations of the test's choosing. Payments go
+    /// through this server's simulators, with [`TEST_VNPAY_SECRET`] and [`TEST_BANK_SECRET`].
     pub async fn start_full(store: Store, clock: Arc<dyn Clock>, outbound: Outbound) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("bound address");
         let state = AppState {
             store,
             secrets: test_secrets(),
@@ -189,10 +197,13 @@ impl Server {
             feed: Default::default(),
             outbound: Arc::new(outbound),
             outbox_wake: Default::default(),
+            payments: Arc::new(q10_core::payment::Settings::simulated(
+                &format!("http://{addr}"),
+                secrecy::SecretSlice::from(TEST_VNPAY_SECRET.to_vec()),
+                secrecy::SecretSlice::from(TEST_BANK_SECRET.to_vec()),
+            )),
         };
         let app = q10_core::http::app(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-        let addr = listener.local_addr().expect("bound address");
         let task = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .await

@@ -61,6 +61,9 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         Cashier,
     ];
     const COMPLAINT_STAFF: &[Role] = &[DistrictOfficial, WardOfficial, ComplaintHandler, Operator];
+    const DOSSIER_STAFF: &[Role] = &[DistrictOfficial, WardOfficial, RegistryClerk];
+    const CASHIERS: &[Role] = &[Cashier, DistrictOfficial, WardOfficial];
+    const PAYMENT_MANAGERS: &[Role] = &[Cashier, DistrictOfficial];
     let any: Option<&'static [Role]> = Some(&[]);
     BTreeMap::from([
         ((Method::GET, "/healthz"), None),
@@ -106,6 +109,35 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::GET, "/api/v1/dashboard/kpis"), Some(&[DistrictOfficial, WardOfficial, Operator])),
         ((Method::GET, "/api/v1/dashboard/complaints.geojson"), Some(COMPLAINT_STAFF)),
         ((Method::GET, "/api/v1/events"), Some(&[DistrictOfficial, WardOfficial, Operator, ComplaintHandler])),
+        ((Method::GET, "/api/v1/procedures"), None),
+        ((Method::GET, "/api/v1/holidays"), None),
+        ((Method::PUT, "/api/v1/holidays/{date}"), Some(&[Admin])),
+        ((Method::DELETE, "/api/v1/holidays/{date}"), Some(&[Admin])),
+        ((Method::POST, "/api/v1/dossiers"), None),
+        ((Method::POST, "/api/v1/dossiers/track"), None),
+        ((Method::POST, "/api/v1/dossiers/supplement"), None),
+        ((Method::POST, "/api/v1/dossiers/rate"), None),
+        ((Method::GET, "/api/v1/dossiers"), Some(DOSSIER_STAFF)),
+        ((Method::GET, "/api/v1/dossiers/{id}"), Some(DOSSIER_STAFF)),
+        ((Method::POST, "/api/v1/dossiers/{id}/actions"), Some(DOSSIER_STAFF)),
+        ((Method::GET, "/api/v1/dossiers/{id}/documents/{doc}"), Some(DOSSIER_STAFF)),
+        ((Method::POST, "/api/v1/payments"), None),
+        ((Method::GET, "/api/v1/payments"), Some(PAYMENT_MANAGERS)),
+        ((Method::GET, "/api/v1/payments/vnpay/ipn"), None),
+        ((Method::POST, "/api/v1/payments/bank-notify"), None),
+        ((Method::GET, "/api/v1/payments/{reference}"), None),
+        ((Method::POST, "/api/v1/payments/{reference}/vnpay"), None),
+        ((Method::POST, "/api/v1/payments/{reference}/vietqr"), None),
+        ((Method::POST, "/api/v1/payments/{reference}/cancel"), None),
+        ((Method::POST, "/api/v1/payments/{reference}/cash"), Some(CASHIERS)),
+        ((Method::POST, "/api/v1/payments/{reference}/refund"), Some(PAYMENT_MANAGERS)),
+        ((Method::GET, "/api/v1/payments/{reference}/receipt"), None),
+        ((Method::GET, "/pay/vnpay/return"), None),
+        ((Method::GET, "/sim/vnpay/pay"), None),
+        ((Method::POST, "/sim/vnpay/pay"), None),
+        ((Method::POST, "/sim/vnpay/api"), None),
+        ((Method::GET, "/sim/bank"), None),
+        ((Method::POST, "/sim/bank/transfer"), None),
         ((Method::GET, "/open311/v2/discovery.json"), None),
         ((Method::GET, "/open311/v2/discovery.xml"), None),
         ((Method::GET, "/open311/v2/services.json"), None),

@@ -52,6 +52,12 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/report", get(|| async { file("report.html") }))
         .route("/track", get(|| async { file("track.html") }))
         .route("/complaints", get(|| async { file("complaints.html") }))
+        .route("/apply", get(|| async { file("apply.html") }))
+        .route("/dossier", get(|| async { file("dossier.html") }))
+        .route("/dossiers", get(|| async { file("dossiers.html") }))
+        .route("/pay", get(|| async { file("pay.html") }))
+        .route("/receipt", get(|| async { file("receipt.html") }))
+        .route("/cashier", get(|| async { file("cashier.html") }))
         .route("/assets/{*path}", get(|Path(path): Path<String>| async move { file(&format!("assets/{path}")) }))
 }
 
@@ -68,5 +74,29 @@ mod tests {
             assert!(STATIC.get_file(asset).is_some(), "{asset} is embedded");
         }
         assert_eq!(file("../Cargo.toml").status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn every_page_and_the_script_it_loads_are_embedded() {
+        let pages = [
+            "report.html",
+            "track.html",
+            "complaints.html",
+            "apply.html",
+            "dossier.html",
+            "dossiers.html",
+            "pay.html",
+            "receipt.html",
+            "cashier.html",
+        ];
+        for page in pages {
+            let html = std::str::from_utf8(STATIC.get_file(page).expect("the page is embedded").contents()).unwrap();
+            let script = html
+                .split("<script type=\"module\" src=\"/")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("the page loads a module");
+            assert!(STATIC.get_file(script).is_some(), "{page} loads {script}, which is embedded");
+        }
     }
 }

@@ -15,10 +15,16 @@ pub struct Kpis {
     #[serde(with = "crate::iso_date")]
     pub to: Date,
     pub complaints: ComplaintKpis,
-    /// Dossier figures (on time %, online %) and cashless %: `null` until those services run.
+    /// Of the dossiers returned in the period, those returned by their appointment, in per cent.
     pub dossiers_on_time_pct: Option<f64>,
+    /// Of the dossiers received in the period, those applied for online or at a kiosk, in per cent.
     pub dossiers_online_pct: Option<f64>,
+    /// Of the payments made in the period, those not in cash, in per cent.
     pub cashless_pct: Option<f64>,
+    pub dossiers_received: i64,
+    pub dossiers_returned: i64,
+    /// Payments made in the period.
+    pub payments: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -7,10 +7,14 @@ use utoipa::ToSchema;
 
 mod complaint;
 mod dashboard;
+mod dossier;
+mod payment;
 mod role;
 
 pub use complaint::*;
 pub use dashboard::*;
+pub use dossier::*;
+pub use payment::*;
 pub use role::{Role, UnknownRole};
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");

@@ -114,7 +114,7 @@ impl<S: Send + Sync> FromRequest<S> for FilingBody {
     }
 }
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {
+pub(super) fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::TooLarge
     } else {

@@ -103,7 +103,7 @@ fn pct(part: i64, whole: i64) -> Option<f64> {
 
 /// The scorecard of a ward or the district over a period (Decision 766/QĐ-TTg's indicators that
 /// this system keeps): complaints received, resolved, on time, overdue, median time to resolve,
-/// satisfaction.
+/// satisfaction; dossiers returned on time and applied for online; payments made cashless.
 #[utoipa::path(get, path = "/api/v1/dashboard/kpis", tag = "dashboard", params(KpiQuery),
     responses((status = 200, body = Kpis), (status = 400, body = q10_core_api::Problem), (status = 403, body = q10_core_api::Problem)))]
 pub(super) async fn kpis(
@@ -167,14 +167,22 @@ pub(super) async fn kpis(
             .map(|s| CategoryCount { category: s.category_code.clone(), received: s.received, resolved: s.resolved })
             .collect(),
     };
+    // Dossiers and payments by instants: from the start of `from` to the end of `to`, local time.
+    let start = crate::dossier::calendar::start_of(from);
+    let end = crate::dossier::calendar::start_of(to + Duration::days(1));
+    let dossiers = state.store.dossier_counts(ward, start, end).await?;
+    let paid = state.store.paid_counts(ward, start, end).await?;
     Ok(Json(Kpis {
         unit: unit.code,
         from,
         to,
         complaints,
-        dossiers_on_time_pct: None,
-        dossiers_online_pct: None,
-        cashless_pct: None,
+        dossiers_on_time_pct: pct(dossiers.on_time, dossiers.returned),
+        dossiers_online_pct: pct(dossiers.online, dossiers.received),
+        cashless_pct: pct(paid.cashless, paid.paid),
+        dossiers_received: dossiers.received,
+        dossiers_returned: dossiers.returned,
+        payments: paid.paid,
     }))
 }
 

@@ -17,11 +17,14 @@ mod audit_log;
 mod auth;
 mod complaints;
 mod dashboard;
+mod dossiers;
 mod extract;
 mod jurisdictions;
 mod meetings;
 mod open311;
 pub mod openapi;
+mod payments;
+mod simulator;
 mod system;
 mod users;
 
@@ -52,6 +55,8 @@ pub struct AppState {
     pub outbound: Arc<crate::outbox::Outbound>,
     /// Wakes the outbox worker when a change has queued events.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// How payments are taken: providers, their secrets, the simulators.
+    pub payments: crate::payment::SharedSettings,
 }
 
 impl AppState {
@@ -71,6 +76,9 @@ pub fn routes() -> access::Routes {
     let routes = complaints::routes(routes);
     let routes = open311::routes(routes);
     let routes = dashboard::routes(routes);
+    let routes = dossiers::routes(routes);
+    let routes = payments::routes(routes);
+    let routes = simulator::routes(routes);
     audit_log::routes(routes)
 }
 

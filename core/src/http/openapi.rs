@@ -12,7 +12,10 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 use super::access::{Access, Endpoint};
-use super::{audit_log, auth, complaints, dashboard, jurisdictions, meetings, open311, system, users};
+use super::{
+    audit_log, auth, complaints, dashboard, dossiers, jurisdictions, meetings, open311, payments, simulator, system,
+    users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -65,6 +68,35 @@ use super::{audit_log, auth, complaints, dashboard, jurisdictions, meetings, ope
         dashboard::kpis,
         dashboard::complaints_geojson,
         dashboard::events,
+        dossiers::procedures,
+        dossiers::holidays,
+        dossiers::put_holiday,
+        dossiers::delete_holiday,
+        dossiers::apply,
+        dossiers::track,
+        dossiers::supplement,
+        dossiers::rate,
+        dossiers::queue,
+        dossiers::one,
+        dossiers::act,
+        dossiers::document,
+        payments::create,
+        payments::list,
+        payments::one,
+        payments::vnpay_start,
+        payments::vietqr,
+        payments::cancel,
+        payments::cash,
+        payments::refund,
+        payments::receipt,
+        payments::vnpay_ipn,
+        payments::vnpay_return,
+        payments::bank_notify,
+        simulator::vnpay_page,
+        simulator::vnpay_decide,
+        simulator::vnpay_api,
+        simulator::bank_page,
+        simulator::bank_transfer,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

@@ -19,9 +19,7 @@ pub fn signing_string(params: &[(String, String)]) -> String {
 
 /// The hex HMAC-SHA512 of the signing string.
 pub fn sign(secret: &[u8], params: &[(String, String)]) -> String {
-    let mut mac = Hmac::<Sha512>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(signing_string(params).as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    hmac_hex(secret, &signing_string(params))
 }
 
 /// Whether the parameters carry a valid `vnp_SecureHash` (compared in constant time, case
@@ -38,6 +36,73 @@ pub fn verify(secret: &[u8], params: &[(String, String)]) -> bool {
 pub fn payment_url(base: &str, secret: &[u8], params: &[(String, String)]) -> String {
     let query = signing_string(params);
     format!("{base}?{query}&vnp_SecureHash={}", sign(secret, params))
+}
+
+/// The hex HMAC-SHA512 of `data`.
+pub fn hmac_hex(secret: &[u8], data: &str) -> String {
+    let mut mac = Hmac::<Sha512>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(data.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The fields a `querydr` request signs, in order, joined with `|`.
+pub const QUERYDR_REQUEST: &[&str] = &[
+    "vnp_RequestId",
+    "vnp_Version",
+    "vnp_Command",
+    "vnp_TmnCode",
+    "vnp_TxnRef",
+    "vnp_TransactionDate",
+    "vnp_CreateDate",
+    "vnp_IpAddr",
+    "vnp_OrderInfo",
+];
+
+/// The fields a `querydr` response signs, in order, joined with `|`.
+pub const QUERYDR_RESPONSE: &[&str] = &[
+    "vnp_ResponseId",
+    "vnp_Command",
+    "vnp_ResponseCode",
+    "vnp_Message",
+    "vnp_TmnCode",
+    "vnp_TxnRef",
+    "vnp_Amount",
+    "vnp_BankCode",
+    "vnp_PayDate",
+    "vnp_TransactionNo",
+    "vnp_TransactionType",
+    "vnp_TransactionStatus",
+    "vnp_OrderInfo",
+    "vnp_PromotionCode",
+    "vnp_PromotionAmount",
+];
+
+/// The pipe-joined hash of a merchant-API message: `fields` read from `message` (missing: empty).
+pub fn pipe_hash(secret: &[u8], fields: &[&str], message: &serde_json::Map<String, serde_json::Value>) -> String {
+    let values: Vec<String> = fields
+        .iter()
+        .map(|f| match message.get(*f) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        })
+        .collect();
+    hmac_hex(secret, &values.join("|"))
+}
+
+/// Whether a merchant-API message carries a valid `vnp_SecureHash` over `fields`.
+pub fn pipe_verify(secret: &[u8], fields: &[&str], message: &serde_json::Map<String, serde_json::Value>) -> bool {
+    let Some(given) = message.get("vnp_SecureHash").and_then(|v| v.as_str()) else {
+        return false;
+    };
+    let want = pipe_hash(secret, fields, message);
+    bool::from(want.as_bytes().ct_eq(given.to_ascii_lowercase().as_bytes()))
+}
+
+/// VNPay's time stamps: `yyyyMMddHHmmss` in Vietnam's time.
+pub fn stamp(at: time::OffsetDateTime) -> String {
+    let t = at.to_offset(time::UtcOffset::from_hms(7, 0, 0).expect("UTC+7 is an offset"));
+    format!("{:04}{:02}{:02}{:02}{:02}{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
 /// What our IPN endpoint answers VNPay (`RspCode`), per the integration guide.
@@ -84,6 +149,20 @@ impl IpnAnswer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_are_in_vietnam_time_and_pipe_hashes_follow_the_field_order() {
+        assert_eq!(stamp(time::macros::datetime!(2026-11-25 20:05:09 UTC)), "20261126030509");
+        let mut m = serde_json::Map::new();
+        m.insert("vnp_ResponseId".into(), "r1".into());
+        m.insert("vnp_Command".into(), "querydr".into());
+        let h = pipe_hash(b"k", QUERYDR_RESPONSE, &m);
+        assert_eq!(h, hmac_hex(b"k", &format!("r1|querydr{}", "|".repeat(13))));
+        m.insert("vnp_SecureHash".into(), h.into());
+        assert!(pipe_verify(b"k", QUERYDR_RESPONSE, &m));
+        m.insert("vnp_Amount".into(), "100".into());
+        assert!(!pipe_verify(b"k", QUERYDR_RESPONSE, &m));
+    }
 
     fn params() -> Vec<(String, String)> {
         [

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::{Date, OffsetDateTime};
 
-use super::{Store, Ts, Tx, on_pool, on_tx};
+use super::{Store, Ts, Tx, json_ids, on_pool, on_tx};
 use crate::Result;
 
 #[derive(Debug, Clone, FromRow)]
@@ -51,16 +51,6 @@ pub struct ComplaintRow {
     pub rating_comment: Option<String>,
     pub rated_at: Option<OffsetDateTime>,
     pub photos: i64,
-}
-
-/// The ids in the JSON array bound at `$n`, as a subquery, in each engine's words.
-macro_rules! json_ids {
-    (sqlite, $n:literal) => {
-        concat!("(SELECT value FROM json_each(", $n, "))")
-    };
-    (postgres, $n:literal) => {
-        concat!("(SELECT jsonb_array_elements_text(", $n, "::jsonb)::bigint)")
-    };
 }
 
 macro_rules! complaint_select {

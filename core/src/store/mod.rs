@@ -19,9 +19,11 @@ pub use ts::Ts;
 
 pub mod audit;
 pub mod complaints;
+pub mod dossiers;
 pub mod jurisdictions;
 pub mod meetings;
 pub mod outbox;
+pub mod payments;
 pub mod sessions;
 mod ts;
 pub mod users;
@@ -52,7 +54,17 @@ macro_rules! on_tx {
     };
 }
 
-pub(crate) use {on_pool, on_tx};
+/// The ids in the JSON array bound at `$n`, as a subquery, in each engine's words.
+macro_rules! json_ids {
+    (sqlite, $n:literal) => {
+        concat!("(SELECT value FROM json_each(", $n, "))")
+    };
+    (postgres, $n:literal) => {
+        concat!("(SELECT jsonb_array_elements_text(", $n, "::jsonb)::bigint)")
+    };
+}
+
+pub(crate) use {json_ids, on_pool, on_tx};
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,6 +381,58 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "ward_id",
         ],
     ),
+    ("counters", &["name", "value"]),
+    (
+        "dossier_actions",
+        &[
+            "action",
+            "actor",
+            "actor_id",
+            "at",
+            "detail",
+            "dossier_id",
+            "id",
+            "note",
+            "public",
+            "status_after",
+            "status_before",
+            "step_due_at",
+        ],
+    ),
+    (
+        "dossier_documents",
+        &["content", "content_type", "doc_key", "dossier_id", "filename", "id", "sha256", "size", "uploaded_at"],
+    ),
+    (
+        "dossiers",
+        &[
+            "apologies",
+            "applicant",
+            "closed_at",
+            "code",
+            "due_at",
+            "fee",
+            "fee_paid",
+            "handler_id",
+            "id",
+            "id_index",
+            "is_open",
+            "office_id",
+            "on_time",
+            "procedure_code",
+            "rated_at",
+            "rating",
+            "rating_comment",
+            "received_at",
+            "result_at",
+            "source",
+            "status",
+            "step_due_at",
+            "updated_at",
+            "ward_id",
+        ],
+    ),
+    ("holidays", &["day", "name"]),
     (
         "jurisdictions",
         &["boundary", "code", "id", "kind", "name_en", "name_vi", "parent_id", "source_note", "valid_from", "valid_to"],
@@ -392,6 +456,34 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "payload",
         ],
     ),
+    ("payment_events", &["at", "detail", "id", "kind", "outcome", "payment_id", "provider", "provider_event"]),
+    (
+        "payments",
+        &[
+            "amount",
+            "created_at",
+            "created_by",
+            "description",
+            "dossier_id",
+            "id",
+            "idem_key",
+            "idem_scope",
+            "paid_at",
+            "provider",
+            "provider_txn",
+            "purpose",
+            "reference",
+            "request_hash",
+            "status",
+            "updated_at",
+            "ward_id",
+        ],
+    ),
+    (
+        "procedures",
+        &["active", "code", "documents", "fee", "level", "name_en", "name_vi", "office", "position", "working_days"],
+    ),
+    ("receipts", &["amount", "issued_at", "issued_by", "method", "number", "payment_id"]),
     ("role_grants", &["jurisdiction_id", "role", "user_id"]),
     ("sessions", &["created_at", "csrf_hash", "expires_at", "id", "kind", "revoked_at", "token_hash", "user_id"]),
     (

@@ -93,6 +93,72 @@ pub struct Config {
     /// Systems that receive events (complaint created or changed, …), such as the city's 1022
     /// portal: each a `[[webhooks]]` table.
     pub webhooks: Vec<WebhookSettings>,
+    pub payments: PaymentSettings,
+}
+
+/// How payments are taken.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// Where payers' browsers and the providers reach this server (VNPay's return URL is built
+    /// on it); `http://<http>` when unset.
+    pub public_url: Option<String>,
+    /// The office named on receipts.
+    pub office: String,
+    /// Serve the VNPay and bank simulators under /sim/ and pay through them where no real
+    /// provider is configured. On in the demo unless set to false.
+    pub simulator: Option<bool>,
+    /// Minutes a VNPay payment may stay silent before it is asked about with querydr.
+    pub reconcile_minutes: i64,
+    pub vnpay: Option<VnpayConfig>,
+    pub vietqr: Option<VietqrConfig>,
+    /// A file holding the secret the bank (or its aggregator) signs credit notices with.
+    pub bank_secret_file: Option<PathBuf>,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        PaymentSettings {
+            public_url: None,
+            office: "UBND Quận 10".into(),
+            simulator: None,
+            reconcile_minutes: 5,
+            vnpay: None,
+            vietqr: None,
+            bank_secret_file: None,
+        }
+    }
+}
+
+/// The merchant account at VNPay.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VnpayConfig {
+    pub tmn_code: String,
+    /// A file holding the hash secret (vnp_HashSecret).
+    pub secret_file: PathBuf,
+    #[serde(default = "vnpay_pay_url")]
+    pub pay_url: String,
+    #[serde(default = "vnpay_api_url")]
+    pub api_url: String,
+}
+
+fn vnpay_pay_url() -> String {
+    "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into()
+}
+
+fn vnpay_api_url() -> String {
+    "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction".into()
+}
+
+/// The account VietQR transfers go to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VietqrConfig {
+    /// The bank's 6-digit BIN (e.g. 970415).
+    pub bin: String,
+    pub account: String,
+    pub account_name: String,
 }
 
 /// One receiver of signed events (Standard Webhooks 1.0).
@@ -168,6 +234,7 @@ impl Default for Config {
             cluster: ClusterSettings::default(),
             sfu: SfuConfig::default(),
             webhooks: Vec::new(),
+            payments: PaymentSettings::default(),
         }
     }
 }
@@ -190,7 +257,7 @@ pub struct Overrides {
 }
 
 /// The top-level setting names, as read from `Q10_*` variables.
-const SETTINGS: [&str; 15] = [
+const SETTINGS: [&str; 16] = [
     "http",
     "data",
     "database",
@@ -206,6 +273,7 @@ const SETTINGS: [&str; 15] = [
     "cluster",
     "sfu",
     "webhooks",
+    "payments",
 ];
 
 impl Config {
@@ -283,6 +351,59 @@ impl Config {
             });
         }
         Ok(q10_core::outbox::Outbound { destinations, ..Default::default() })
+    }
+
+    /// The payment providers, with their secrets read. With the simulator on, providers not
+    /// configured are simulated, with secrets generated into the secrets directory.
+    pub fn payments(&self) -> anyhow::Result<q10_core::payment::Settings> {
+        use q10_core::payment::{Settings, VietqrSettings, VnpaySettings};
+        let p = &self.payments;
+        let public_url = match &p.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None if self.http.ip().is_unspecified() => format!("http://127.0.0.1:{}", self.http.port()),
+            None => format!("http://{}", self.http),
+        };
+        anyhow::ensure!(
+            public_url.starts_with("http://") || public_url.starts_with("https://"),
+            "payments.public_url must be http:// or https://"
+        );
+        let read = |path: &PathBuf, what: &str| -> anyhow::Result<secrecy::SecretSlice<u8>> {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("{what}: cannot read {}", path.display()))?;
+            let text = text.trim();
+            anyhow::ensure!(text.len() >= 16, "{what}: {} holds too short a secret", path.display());
+            Ok(secrecy::SecretSlice::from(text.as_bytes().to_vec()))
+        };
+        let mut settings = if p.simulator.unwrap_or(self.demo) {
+            let dir = self.secrets_dir();
+            std::fs::create_dir_all(&dir)?;
+            let vnpay = q10_core::secrets::key_file(&dir.join("vnpay-simulator.key"))?;
+            let bank = q10_core::secrets::key_file(&dir.join("bank-simulator.key"))?;
+            Settings::simulated(&public_url, vnpay, bank)
+        } else {
+            Settings { public_url: public_url.clone(), ..Settings::default() }
+        };
+        settings.office = p.office.clone();
+        settings.reconcile_after = time::Duration::minutes(p.reconcile_minutes.max(1));
+        if let Some(v) = &p.vnpay {
+            settings.vnpay = Some(VnpaySettings {
+                tmn_code: v.tmn_code.clone(),
+                hash_secret: read(&v.secret_file, "payments.vnpay.secret_file")?,
+                pay_url: v.pay_url.clone(),
+                api_url: v.api_url.clone(),
+            });
+        }
+        if let Some(q) = &p.vietqr {
+            settings.vietqr = Some(VietqrSettings {
+                bin: q.bin.clone(),
+                account: q.account.clone(),
+                account_name: q.account_name.clone(),
+            });
+        }
+        if let Some(path) = &p.bank_secret_file {
+            settings.bank_secret = Some(read(path, "payments.bank_secret_file")?);
+        }
+        Ok(settings)
     }
 
     pub fn auth_policy(&self) -> q10_core::auth::AuthPolicy {

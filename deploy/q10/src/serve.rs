@@ -64,7 +64,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             feed: Default::default(),
             outbound,
             outbox_wake,
+            payments: Arc::new(config.payments().context("invalid payment settings")?),
         };
+        tokio::spawn(q10_core::payment::run_reconciler(state.clone(), Duration::from_secs(60)));
         // A core without signaling in its process hears of the rooms over NATS.
         if !config.runs(ServiceRole::Signaling)
             && let Some(nats) = &config.cluster.nats

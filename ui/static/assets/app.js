@@ -13,6 +13,7 @@ const TEXT = {
     create: "Tạo", join: "Tham gia", noMeetings: "Chưa có cuộc họp nào.", pickWard: "Chọn ít nhất một phường.",
     meetingFailed: "Không tạo được cuộc họp",
     report: "Phản ánh", track: "Theo dõi", complaints: "Xử lý phản ánh",
+    apply: "Nộp hồ sơ", trackDossier: "Tra cứu hồ sơ", dossiers: "Xử lý hồ sơ", cashier: "Thu ngân",
   },
   en: {
     title: "Smart district platform", api: "API reference", logout: "Log out", login: "Log in",
@@ -24,6 +25,7 @@ const TEXT = {
     create: "Create", join: "Join", noMeetings: "No meetings yet.", pickWard: "Choose at least one ward.",
     meetingFailed: "Could not create the meeting",
     report: "Report a problem", track: "Track", complaints: "Complaints",
+    apply: "Apply online", trackDossier: "Track a dossier", dossiers: "Dossiers", cashier: "Cash desk",
   },
 };
 
@@ -112,6 +114,8 @@ async function showHome() {
   $("who").textContent = me.display_name + " (" + me.username + ")";
   $("grants").textContent = me.grants.map((g) => g.role + " @ " + g.jurisdiction).join(", ");
   $("complaints-link").hidden = !me.grants.some((g) => COMPLAINT_STAFF.includes(g.role));
+  $("dossiers-link").hidden = !me.grants.some((g) => DOSSIER_STAFF.includes(g.role));
+  $("cashier-link").hidden = !me.grants.some((g) => CASHIERS.includes(g.role));
   const [wards, shapes] = await Promise.all([
     api("GET", "/api/v1/jurisdictions?kind=ward"),
     api("GET", "/api/v1/jurisdictions/boundaries?kind=ward"),
@@ -129,6 +133,9 @@ async function showHome() {
 
 // Roles that work the complaints queue.
 const COMPLAINT_STAFF = ["district_official", "ward_official", "complaint_handler", "operator"];
+// Roles that handle dossiers, and that take payments at the cash desk.
+const DOSSIER_STAFF = ["district_official", "ward_official", "registry_clerk"];
+const CASHIERS = ["cashier"];
 
 const wardName = (w) => (lang === "vi" ? w.name_vi : w.name_en) || w.name || w.code;
 const mayCallMeetings = () => me.grants.some((g) => g.role === "admin" || g.role === "district_official");
@@ -196,6 +203,8 @@ function showLogin() {
   $("home-view").hidden = true;
   $("logout").hidden = true;
   $("complaints-link").hidden = true;
+  $("dossiers-link").hidden = true;
+  $("cashier-link").hidden = true;
   $("login-view").hidden = false;
 }
 

@@ -1,0 +1,91 @@
+// Words of the payment pages (pay, receipt, cash desk) in Vietnamese, the default, and English.
+// The choice is shared with the other pages through localStorage 'q10.lang'.
+
+export const TEXT = {
+  vi: {
+    apply: "Nộp hồ sơ", trackDossier: "Tra cứu hồ sơ",
+    payTitle: "Thanh toán lệ phí", receiptPageTitle: "Biên lai", cashierTitle: "Thu ngân",
+
+    pst_requires_payment: "Chờ thanh toán", pst_processing: "Đang xử lý", pst_succeeded: "Đã thanh toán",
+    pst_failed: "Thanh toán không thành công", pst_canceled: "Đã hủy", pst_refunded: "Đã hoàn tiền",
+    method_vnpay: "VNPay", method_vietqr: "VietQR (chuyển khoản)", method_cash: "Tiền mặt",
+    purpose_dossier_fee: "Lệ phí hồ sơ",
+
+    reference: "Mã thanh toán", description: "Nội dung", dossierCode: "Mã hồ sơ", amount: "Số tiền",
+    status: "Trạng thái", createdAt: "Tạo lúc", paidAt: "Thanh toán lúc", method: "Hình thức",
+    needRef: "Không có khoản thanh toán nào được chỉ ra. Hãy mở trang này từ hồ sơ của bạn.",
+    notFound: "Không tìm thấy khoản thanh toán này.", createFailed: "Không tạo được khoản thanh toán",
+    loadFailed: "Không xem được khoản thanh toán",
+    chooseMethod: "Chọn cách thanh toán", payVnpay: "VNPay", payVietqr: "VietQR",
+    vnpayHint: "Thẻ ATM, thẻ quốc tế, ví VNPay: chuyển sang cổng VNPay rồi quay lại đây.",
+    vietqrHint: "Quét mã bằng ứng dụng ngân hàng bất kỳ; số tiền và nội dung đã điền sẵn.",
+    redirecting: "Đang chuyển sang VNPay…", methodFailed: "Không bắt đầu được thanh toán",
+    qrTitle: "Quét mã VietQR", qrLabel: "Mã QR chuyển khoản", bank: "Ngân hàng", account: "Số tài khoản",
+    accountName: "Chủ tài khoản", transferText: "Nội dung chuyển khoản: {ref}", payload: "Dữ liệu mã QR",
+    copyPayload: "Chép dữ liệu mã", copied: "Đã chép.",
+    waitingBank: "Đang chờ ngân hàng xác nhận… Trang sẽ tự cập nhật.",
+    checking: "Đang kiểm tra kết quả thanh toán…",
+    notFinished: "Giao dịch chưa hoàn tất. Bạn có thể chọn cách thanh toán khác hoặc thử lại.",
+    atVnpay: "Khoản này đang chờ kết quả từ VNPay. Nếu bạn đã rời trang VNPay, có thể thanh toán lại.",
+    invalidReturn: "Kết quả VNPay gửi về không hợp lệ. Hãy mở lại trang thanh toán từ hồ sơ của bạn.",
+    paidTitle: "Đã thanh toán", receiptNumber: "Số biên lai", seeReceipt: "Xem và in biên lai",
+    backToDossier: "Xem hồ sơ",
+    failedText: "Thanh toán không thành công.", canceledText: "Giao dịch đã bị hủy.", refundedText: "Khoản này đã được hoàn tiền.",
+    startAgain: "Thanh toán lại",
+
+    // Receipt.
+    receiptNo: "Biên lai số {n}", receiptSub: "Biên lai thu phí, lệ phí", issuedBy: "Người thu",
+    office: "Đơn vị thu", inWords: "Bằng chữ", print: "In biên lai", receiptFailed: "Không xem được biên lai",
+    receiptNotYet: "Khoản này chưa được thanh toán nên chưa có biên lai.",
+
+    // Cash desk.
+    lookup: "Mã thanh toán hoặc mã hồ sơ", lookupHint: "Nhập mã trên giấy hẹn hoặc mã thanh toán của người nộp.",
+    find: "Tìm", needLookup: "Hãy nhập mã.", nothingFound: "Không tìm thấy mã thanh toán hay hồ sơ nào là “{code}”.",
+    takeCash: "Thu tiền mặt", cashFailed: "Không ghi nhận được khoản thu", cashDone: "Đã thu tiền mặt",
+    nextCustomer: "Người tiếp theo", loginFirst: "Hãy đăng nhập bằng tài khoản thu ngân.",
+    loginLink: "Đăng nhập ở trang chủ", notCashier: "Tài khoản này không phải thu ngân.",
+    alreadyPaid: "Khoản này đã được thanh toán.", notPayable: "Khoản này không thể thu: {status}.",
+  },
+  en: {
+    apply: "Apply", trackDossier: "Track a dossier",
+    payTitle: "Pay a fee", receiptPageTitle: "Receipt", cashierTitle: "Cash desk",
+
+    pst_requires_payment: "Awaiting payment", pst_processing: "Processing", pst_succeeded: "Paid",
+    pst_failed: "Payment failed", pst_canceled: "Canceled", pst_refunded: "Refunded",
+    method_vnpay: "VNPay", method_vietqr: "VietQR (bank transfer)", method_cash: "Cash",
+    purpose_dossier_fee: "Dossier fee",
+
+    reference: "Payment reference", description: "Description", dossierCode: "Dossier code", amount: "Amount",
+    status: "Status", createdAt: "Created", paidAt: "Paid at", method: "Method",
+    needRef: "No payment was named. Open this page from your dossier.",
+    notFound: "This payment was not found.", createFailed: "The payment could not be created",
+    loadFailed: "Could not show the payment",
+    chooseMethod: "Choose how to pay", payVnpay: "VNPay", payVietqr: "VietQR",
+    vnpayHint: "ATM cards, international cards, the VNPay wallet: you go to VNPay and come back here.",
+    vietqrHint: "Scan the code with any banking app; the amount and the description are filled in.",
+    redirecting: "Going to VNPay…", methodFailed: "Could not start the payment",
+    qrTitle: "Scan the VietQR code", qrLabel: "QR code for the bank transfer", bank: "Bank", account: "Account number",
+    accountName: "Account holder", transferText: "Transfer description: {ref}", payload: "QR code data",
+    copyPayload: "Copy the code data", copied: "Copied.",
+    waitingBank: "Waiting for the bank to confirm… This page updates by itself.",
+    checking: "Checking the payment's result…",
+    notFinished: "The payment was not completed. You can choose another way to pay or try again.",
+    atVnpay: "This payment is waiting for VNPay's answer. If you left VNPay's page, you can pay again.",
+    invalidReturn: "VNPay's answer was not valid. Open the payment page again from your dossier.",
+    paidTitle: "Paid", receiptNumber: "Receipt number", seeReceipt: "See and print the receipt",
+    backToDossier: "See the dossier",
+    failedText: "The payment failed.", canceledText: "The payment was canceled.", refundedText: "This payment was refunded.",
+    startAgain: "Pay again",
+
+    receiptNo: "Receipt no. {n}", receiptSub: "Receipt for fees and charges", issuedBy: "Received by",
+    office: "Office", inWords: "In words (Vietnamese)", print: "Print the receipt", receiptFailed: "Could not show the receipt",
+    receiptNotYet: "This payment is not paid, so it has no receipt yet.",
+
+    lookup: "Payment reference or dossier code", lookupHint: "Type the code on the appointment slip or the payment reference.",
+    find: "Find", needLookup: "Type a code.", nothingFound: "No payment or dossier has the code “{code}”.",
+    takeCash: "Take cash", cashFailed: "The cash payment could not be recorded", cashDone: "Cash taken",
+    nextCustomer: "Next customer", loginFirst: "Log in with a cashier account.",
+    loginLink: "Log in on the home page", notCashier: "This account is not a cashier's.",
+    alreadyPaid: "This has been paid already.", notPayable: "This cannot be taken: {status}.",
+  },
+};
