@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-use q10_core::clock::ManualClock;
+use q10_core::clock::{Clock, ManualClock};
 
+use q10_core::outbox::{Destination, Outbound};
 use q10_core::payment::{gateway, vietqr, vnpay};
 use q10_core_api::Role;
 use q10_tests::{Demo, Engine, TEST_BANK_SECRET, TEST_VNPAY_SECRET, TestDb, demo_with};
@@ -24,15 +25,20 @@ q10_tests::on_both_engines!(
     a_fee_is_paid_by_vietqr_and_the_bank_notice_counts_once,
     the_cash_desk_issues_receipts_without_gaps,
     refunds_are_recorded_and_reopen_the_fee,
+    subscribers_hear_of_dossiers_and_payments,
 );
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
 
 async fn setup(engine: Engine) -> Option<(TestDb, Demo, Arc<ManualClock>)> {
+    setup_with(engine, Outbound::default()).await
+}
+
+async fn setup_with(engine: Engine, outbound: Outbound) -> Option<(TestDb, Demo, Arc<ManualClock>)> {
     let db = TestDb::new(engine).await?;
     let clock = Arc::new(ManualClock::new(datetime!(2026-11-25 03:00 UTC)));
-    let demo = demo_with(db.store().await, Some(clock.clone()), Default::default()).await;
+    let demo = demo_with(db.store().await, Some(clock.clone()), outbound).await;
     Some((db, demo, clock))
 }
 
@@ -490,4 +496,29 @@ async fn refunds_are_recorded_and_reopen_the_fee(engine: Engine) {
     for action in ["payment.create", "payment.succeed", "payment.refund"] {
         assert!(audit.contains(action), "{action}");
     }
+}
+
+async fn subscribers_hear_of_dossiers_and_payments(engine: Engine) {
+    let outbound = Outbound {
+        destinations: vec![Destination {
+            name: "treasury".into(),
+            url: "http://127.0.0.1:9/".into(),
+            secret: None,
+            events: vec!["dossier.created".into(), "dossier.changed".into(), "payment.succeeded".into()],
+        }],
+        ..Default::default()
+    };
+    let Some((_db, demo, clock)) = setup_with(engine, outbound).await else { return };
+    let code = dossier(&demo).await;
+    let reference = fee_intent(&demo, &code).await;
+    let url = start_vnpay(&demo, &reference).await;
+    decide(&demo, &url, "pay", false).await;
+    let due = demo.server.state.store.outbox_due(clock.now() + Duration::minutes(1), 100).await.unwrap();
+    let kinds: Vec<&str> = due.iter().map(|r| r.event_type.as_str()).collect();
+    assert_eq!(kinds, ["dossier.created", "payment.succeeded"], "{kinds:?}");
+    let paid: Value = serde_json::from_str(&due[1].payload).unwrap();
+    assert_eq!(paid["data"]["reference"], reference.as_str());
+    assert_eq!(paid["data"]["amount"], 15000);
+    assert_eq!(paid["data"]["receipt_number"], 1);
+    assert!(!due[0].payload.contains("079203099999") && !due[0].payload.contains("Trần"), "no personal data in events");
 }
