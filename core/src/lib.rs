@@ -1,5 +1,5 @@
 //! The core service: jurisdictions, accounts, roles, sessions, the audit log, meetings,
-//! complaints (with Open311), online dossiers, payments, the dashboard's figures, and the HTTP API over them. It knows nothing of WebRTC.
+//! complaints (with Open311), online dossiers, payments, the civil-status registry, the dashboard's figures, and the HTTP API over them. It knows nothing of WebRTC.
 
 pub mod account;
 pub mod apikey;
@@ -17,6 +17,7 @@ pub mod jurisdiction;
 pub mod meeting;
 pub mod outbox;
 pub mod payment;
+pub mod registry;
 pub mod secrets;
 pub mod store;
 

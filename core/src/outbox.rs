@@ -46,7 +46,7 @@ impl std::fmt::Debug for Destination {
 }
 
 impl Destination {
-    fn wants(&self, event_type: &str) -> bool {
+    pub fn wants(&self, event_type: &str) -> bool {
         self.events.is_empty() || self.events.iter().any(|e| e == event_type)
     }
 }

@@ -559,7 +559,7 @@ async fn audio_and_simulcast_video_reach_a_subscriber() {
     assert_eq!(kinds, ["audio", "video"]);
     viewer.until(15, "audio and video arrive", |r| r.audio_packets > 50 && r.video_layers.len() > 30).await;
     // With room to spare, the subscriber is sent the best layer.
-    viewer.until(10, "the top layer is forwarded", |r| r.recent(10).iter().all(|l| *l == b'h')).await;
+    viewer.until(20, "the top layer is forwarded", |r| r.recent(10).iter().all(|l| *l == b'h')).await;
     let mapping = viewer.message("track_mapping").await;
     assert_eq!(mapping["participant"], publisher.joined["you"]["id"]);
 

@@ -64,6 +64,7 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
     const DOSSIER_STAFF: &[Role] = &[DistrictOfficial, WardOfficial, RegistryClerk];
     const CASHIERS: &[Role] = &[Cashier, DistrictOfficial, WardOfficial];
     const PAYMENT_MANAGERS: &[Role] = &[Cashier, DistrictOfficial];
+    const REGISTRY_READERS: &[Role] = &[RegistryClerk, DistrictOfficial, WardOfficial];
     let any: Option<&'static [Role]> = Some(&[]);
     BTreeMap::from([
         ((Method::GET, "/healthz"), None),
@@ -138,6 +139,16 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::POST, "/sim/vnpay/api"), None),
         ((Method::GET, "/sim/bank"), None),
         ((Method::POST, "/sim/bank/transfer"), None),
+        ((Method::GET, "/api/v1/registry/books"), Some(REGISTRY_READERS)),
+        ((Method::POST, "/api/v1/registry/books"), Some(&[RegistryClerk])),
+        ((Method::POST, "/api/v1/registry/books/{id}/import"), Some(&[RegistryClerk])),
+        ((Method::POST, "/api/v1/registry/search"), Some(REGISTRY_READERS)),
+        ((Method::POST, "/api/v1/registry/records"), Some(&[RegistryClerk])),
+        ((Method::GET, "/api/v1/registry/records/{id}"), Some(REGISTRY_READERS)),
+        ((Method::POST, "/api/v1/registry/records/{id}/actions"), Some(&[RegistryClerk])),
+        ((Method::POST, "/api/v1/registry/records/{id}/extracts"), Some(&[RegistryClerk])),
+        ((Method::GET, "/api/v1/registry/extracts/{id}"), Some(REGISTRY_READERS)),
+        ((Method::GET, "/verify/{token}"), None),
         ((Method::GET, "/open311/v2/discovery.json"), None),
         ((Method::GET, "/open311/v2/discovery.xml"), None),
         ((Method::GET, "/open311/v2/services.json"), None),

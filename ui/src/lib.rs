@@ -58,6 +58,8 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/pay", get(|| async { file("pay.html") }))
         .route("/receipt", get(|| async { file("receipt.html") }))
         .route("/cashier", get(|| async { file("cashier.html") }))
+        .route("/registry", get(|| async { file("registry.html") }))
+        .route("/extract", get(|| async { file("extract.html") }))
         .route("/assets/{*path}", get(|Path(path): Path<String>| async move { file(&format!("assets/{path}")) }))
 }
 
@@ -88,6 +90,8 @@ mod tests {
             "pay.html",
             "receipt.html",
             "cashier.html",
+            "registry.html",
+            "extract.html",
         ];
         for page in pages {
             let html = std::str::from_utf8(STATIC.get_file(page).expect("the page is embedded").contents()).unwrap();
@@ -97,6 +101,42 @@ mod tests {
                 .and_then(|rest| rest.split('"').next())
                 .expect("the page loads a module");
             assert!(STATIC.get_file(script).is_some(), "{page} loads {script}, which is embedded");
+            // And every module it imports, and theirs in turn.
+            let mut todo = vec![script.to_string()];
+            let mut seen = std::collections::HashSet::new();
+            while let Some(module) = todo.pop() {
+                if !seen.insert(module.clone()) {
+                    continue;
+                }
+                let embedded =
+                    STATIC.get_file(&module).unwrap_or_else(|| panic!("{page} needs {module}, which is embedded"));
+                let source = std::str::from_utf8(embedded.contents()).unwrap();
+                let dir = module.rsplit_once('/').map_or("", |(dir, _)| dir);
+                for rest in source.split("from \"").skip(1) {
+                    let target = rest.split('"').next().unwrap_or_default();
+                    let path =
+                        resolve(dir, target).unwrap_or_else(|| panic!("{module} imports {target}, outside the assets"));
+                    todo.push(path);
+                }
+            }
         }
+    }
+
+    /// A relative import (`./x.js`, `../x.js`) from a module in `dir`, as a path in `static`.
+    fn resolve(dir: &str, target: &str) -> Option<String> {
+        if !target.starts_with("./") && !target.starts_with("../") {
+            return None;
+        }
+        let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+        for part in target.split('/') {
+            match part {
+                "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                name => parts.push(name),
+            }
+        }
+        Some(parts.join("/"))
     }
 }

@@ -9,12 +9,17 @@ mod complaint;
 mod dashboard;
 mod dossier;
 mod payment;
+mod registry;
 mod role;
 
 pub use complaint::*;
 pub use dashboard::*;
 pub use dossier::*;
 pub use payment::*;
+pub use registry::{
+    Book, CivilRecord, Extract, NewBook, NewRecord, RecordAction, RecordActionRequest, RecordHistoryEntry,
+    RecordImportReport, RecordKind, RecordSearch, RecordSearchResult, RecordStatus, RecordSummary, RejectedRow,
+};
 pub use role::{Role, UnknownRole};
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");

@@ -24,6 +24,7 @@ mod meetings;
 mod open311;
 pub mod openapi;
 mod payments;
+mod registry;
 mod simulator;
 mod system;
 mod users;
@@ -79,6 +80,7 @@ pub fn routes() -> access::Routes {
     let routes = dossiers::routes(routes);
     let routes = payments::routes(routes);
     let routes = simulator::routes(routes);
+    let routes = registry::routes(routes);
     audit_log::routes(routes)
 }
 

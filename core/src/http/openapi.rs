@@ -13,8 +13,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 use super::access::{Access, Endpoint};
 use super::{
-    audit_log, auth, complaints, dashboard, dossiers, jurisdictions, meetings, open311, payments, simulator, system,
-    users,
+    audit_log, auth, complaints, dashboard, dossiers, jurisdictions, meetings, open311, payments, registry, simulator,
+    system, users,
 };
 
 #[derive(OpenApi)]
@@ -97,6 +97,16 @@ use super::{
         simulator::vnpay_api,
         simulator::bank_page,
         simulator::bank_transfer,
+        registry::books,
+        registry::open_book,
+        registry::import,
+        registry::search,
+        registry::create,
+        registry::one,
+        registry::act,
+        registry::issue,
+        registry::extract_one,
+        registry::verify,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

@@ -24,6 +24,7 @@ pub mod jurisdictions;
 pub mod meetings;
 pub mod outbox;
 pub mod payments;
+pub mod registry;
 pub mod sessions;
 mod ts;
 pub mod users;
@@ -302,6 +303,51 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "source",
         ],
     ),
+    ("civil_extracts", &["content", "id", "issued_at", "issued_by", "mac", "record_id"]),
+    ("civil_name_words", &["token"]),
+    (
+        "civil_record_actions",
+        &[
+            "action",
+            "actor",
+            "actor_id",
+            "after",
+            "at",
+            "before",
+            "document_ref",
+            "id",
+            "note_kind",
+            "reason",
+            "record_id",
+            "status_after",
+            "status_before",
+        ],
+    ),
+    ("civil_record_ids", &["field", "idx", "record_id"]),
+    ("civil_record_tokens", &["record_id", "role", "token"]),
+    (
+        "civil_records",
+        &[
+            "assignee_id",
+            "book_id",
+            "created_at",
+            "duplicate_of",
+            "entry",
+            "event_date",
+            "fields",
+            "id",
+            "ids",
+            "kind",
+            "name_key",
+            "page",
+            "parents_key",
+            "place_key",
+            "registered_on",
+            "row_hash",
+            "status",
+            "updated_at",
+        ],
+    ),
     (
         "complaint_actions",
         &[
@@ -484,6 +530,7 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
         &["active", "code", "documents", "fee", "level", "name_en", "name_vi", "office", "position", "working_days"],
     ),
     ("receipts", &["amount", "issued_at", "issued_by", "method", "number", "payment_id"]),
+    ("registry_books", &["created_at", "id", "jurisdiction_id", "kind", "volume", "year"]),
     ("role_grants", &["jurisdiction_id", "role", "user_id"]),
     ("sessions", &["created_at", "csrf_hash", "expires_at", "id", "kind", "revoked_at", "token_hash", "user_id"]),
     (

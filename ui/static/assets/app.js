@@ -14,6 +14,7 @@ const TEXT = {
     meetingFailed: "Không tạo được cuộc họp",
     report: "Phản ánh", track: "Theo dõi", complaints: "Xử lý phản ánh",
     apply: "Nộp hồ sơ", trackDossier: "Tra cứu hồ sơ", dossiers: "Xử lý hồ sơ", cashier: "Thu ngân",
+    registry: "Hộ tịch",
   },
   en: {
     title: "Smart district platform", api: "API reference", logout: "Log out", login: "Log in",
@@ -26,6 +27,7 @@ const TEXT = {
     meetingFailed: "Could not create the meeting",
     report: "Report a problem", track: "Track", complaints: "Complaints",
     apply: "Apply online", trackDossier: "Track a dossier", dossiers: "Dossiers", cashier: "Cash desk",
+    registry: "Civil registry",
   },
 };
 
@@ -116,6 +118,7 @@ async function showHome() {
   $("complaints-link").hidden = !me.grants.some((g) => COMPLAINT_STAFF.includes(g.role));
   $("dossiers-link").hidden = !me.grants.some((g) => DOSSIER_STAFF.includes(g.role));
   $("cashier-link").hidden = !me.grants.some((g) => CASHIERS.includes(g.role));
+  $("registry-link").hidden = !me.grants.some((g) => REGISTRY_STAFF.includes(g.role));
   const [wards, shapes] = await Promise.all([
     api("GET", "/api/v1/jurisdictions?kind=ward"),
     api("GET", "/api/v1/jurisdictions/boundaries?kind=ward"),
@@ -136,6 +139,8 @@ const COMPLAINT_STAFF = ["district_official", "ward_official", "complaint_handle
 // Roles that handle dossiers, and that take payments at the cash desk.
 const DOSSIER_STAFF = ["district_official", "ward_official", "registry_clerk"];
 const CASHIERS = ["cashier"];
+// Roles that work the civil-status registry (ward officials may still open it to search).
+const REGISTRY_STAFF = ["registry_clerk", "district_official"];
 
 const wardName = (w) => (lang === "vi" ? w.name_vi : w.name_en) || w.name || w.code;
 const mayCallMeetings = () => me.grants.some((g) => g.role === "admin" || g.role === "district_official");
@@ -205,6 +210,7 @@ function showLogin() {
   $("complaints-link").hidden = true;
   $("dossiers-link").hidden = true;
   $("cashier-link").hidden = true;
+  $("registry-link").hidden = true;
   $("login-view").hidden = false;
 }
 

@@ -50,12 +50,14 @@ export function setupLang(redraw) {
   });
 }
 
-// An API failure: the problem's `detail`, the HTTP status and the field it is about.
+// An API failure: the problem's `detail`, the HTTP status, the field it is about and the whole
+// answer when it was JSON.
 export class ApiError extends Error {
-  constructor(message, status, field) {
+  constructor(message, status, field, data = null) {
     super(message);
     this.status = status;
     this.field = field;
+    this.data = data;
   }
 }
 
@@ -71,7 +73,8 @@ async function csrfToken(refresh) {
   return csrf;
 }
 
-// Calls the core API. A FormData body goes as multipart; any other body as JSON. `anonymous`
+// Calls the core API. A FormData body goes as multipart, a Blob as it is (a CSV file, say, with
+// its type as the content type unless `headers` names one); any other body as JSON. `anonymous`
 // leaves the session cookie (and so any staff identity) out, as the citizen pages do; `headers`
 // adds request headers (an Idempotency-Key, say).
 export async function api(method, path, body, { anonymous = false, retried = false, headers: extra = {} } = {}) {
@@ -81,7 +84,7 @@ export async function api(method, path, body, { anonymous = false, retried = fal
     if (csrf) headers["X-CSRF-Token"] = csrf;
   }
   let payload;
-  if (body instanceof FormData) {
+  if (body instanceof FormData || body instanceof Blob) {
     payload = body;
   } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -100,7 +103,7 @@ export async function api(method, path, body, { anonymous = false, retried = fal
   }
   if (!res.ok) {
     const detail = (data && (data.detail || data.title)) || res.statusText || String(res.status);
-    throw new ApiError(detail, res.status, (data && data.field) || null);
+    throw new ApiError(detail, res.status, (data && data.field) || null, data);
   }
   return data;
 }

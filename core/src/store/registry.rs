@@ -1,0 +1,501 @@
+//! The civil-status registry: books, records, their words and ID indexes, actions and extracts.
+//! Records, words, indexes and actions are written in batches: one statement inserts every row
+//! of a JSON array, so an import of a hundred thousand rows is a few hundred statements.
+
+use sqlx::FromRow;
+use time::OffsetDateTime;
+
+use super::{Backend, Store, Ts, Tx, on_pool, on_tx};
+use crate::Result;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct BookRow {
+    pub id: i64,
+    pub kind: String,
+    pub volume: String,
+    pub year: i64,
+    pub jurisdiction_id: i64,
+    pub unit: String,
+    pub unit_name: String,
+    pub records: i64,
+}
+
+macro_rules! book_select {
+    () => {
+        "SELECT b.id, b.kind, b.volume, b.year, b.jurisdiction_id, j.code AS unit, j.name_vi AS unit_name, \
+         (SELECT COUNT(*) FROM civil_records r WHERE r.book_id = b.id) AS records \
+         FROM registry_books b JOIN jurisdictions j ON j.id = b.jurisdiction_id"
+    };
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RecordRow {
+    pub id: i64,
+    pub kind: String,
+    pub book_id: i64,
+    pub volume: String,
+    pub jurisdiction_id: i64,
+    pub unit: String,
+    pub unit_name: String,
+    pub page: i64,
+    pub entry: i64,
+    pub registered_on: String,
+    pub status: String,
+    pub fields: String,
+    pub ids: Option<Vec<u8>>,
+    pub name_key: String,
+    pub parents_key: String,
+    pub place_key: String,
+    pub event_date: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub assignee_name: Option<String>,
+    pub duplicate_of: Option<i64>,
+}
+
+macro_rules! record_select {
+    () => {
+        "SELECT r.id, r.kind, r.book_id, b.volume, b.jurisdiction_id, j.code AS unit, j.name_vi AS unit_name, r.page, \
+         r.entry, r.registered_on, r.status, r.fields, r.ids, r.name_key, r.parents_key, r.place_key, r.event_date, \
+         r.assignee_id, u.display_name AS assignee_name, r.duplicate_of \
+         FROM civil_records r JOIN registry_books b ON b.id = r.book_id JOIN jurisdictions j ON j.id = b.jurisdiction_id \
+         LEFT JOIN users u ON u.id = r.assignee_id"
+    };
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RecordActionRow {
+    pub action: String,
+    pub status_after: String,
+    pub actor: String,
+    pub reason: String,
+    pub document_ref: Option<String>,
+    pub note_kind: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ExtractRow {
+    pub id: String,
+    pub record_id: i64,
+    pub content: String,
+    pub mac: String,
+    pub issued_by: String,
+    pub issued_at: OffsetDateTime,
+}
+
+/// A record to insert, as JSON for the batch statement.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct NewRecordRow {
+    pub kind: String,
+    pub book_id: i64,
+    pub page: i64,
+    pub entry: i64,
+    pub registered_on: String,
+    pub status: String,
+    pub fields: String,
+    /// Hex of the sealed ID numbers.
+    pub ids: Option<String>,
+    pub name_key: String,
+    pub parents_key: String,
+    pub place_key: String,
+    pub event_date: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub row_hash: Option<String>,
+}
+
+/// Inserts records; `(entry, id)` of each.
+pub(crate) async fn insert_records(tx: &mut Tx, rows: &[NewRecordRow], now: OffsetDateTime) -> Result<Vec<(i64, i64)>> {
+    let json = serde_json::to_string(rows).expect("rows serialize");
+    let out: Vec<(i64, i64)> =
+        match tx {
+            Tx::Sqlite(t, _) => sqlx::query_as(
+                "INSERT INTO civil_records (kind, book_id, page, entry, registered_on, status, fields, ids, name_key, \
+             parents_key, place_key, event_date, assignee_id, row_hash, created_at, updated_at) \
+             SELECT value->>'kind', value->>'book_id', value->>'page', value->>'entry', value->>'registered_on', \
+             value->>'status', value->>'fields', unhex(value->>'ids'), value->>'name_key', value->>'parents_key', \
+             value->>'place_key', value->>'event_date', value->>'assignee_id', value->>'row_hash', $2, $2 \
+             FROM json_each($1) RETURNING entry, id",
+            )
+            .bind(&json)
+            .bind(Ts(now))
+            .fetch_all(&mut **t)
+            .await?,
+            Tx::Postgres(t) => sqlx::query_as(
+                "INSERT INTO civil_records (kind, book_id, page, entry, registered_on, status, fields, ids, name_key, \
+             parents_key, place_key, event_date, assignee_id, row_hash, created_at, updated_at) \
+             SELECT r.kind, r.book_id, r.page, r.entry, r.registered_on, r.status, r.fields, decode(r.ids, 'hex'), \
+             r.name_key, r.parents_key, r.place_key, r.event_date, r.assignee_id, r.row_hash, $2, $2 \
+             FROM jsonb_to_recordset($1::jsonb) AS r(kind text, book_id bigint, page bigint, entry bigint, \
+             registered_on text, status text, fields text, ids text, name_key text, parents_key text, place_key text, \
+             event_date text, assignee_id bigint, row_hash text) RETURNING entry, id",
+            )
+            .bind(&json)
+            .bind(Ts(now))
+            .fetch_all(&mut **t)
+            .await?,
+        };
+    Ok(out)
+}
+
+/// Indexes words (`[word, role, record]`), adds them to the vocabulary, and indexes ID numbers
+/// (`[index, record, field]`).
+pub(crate) async fn insert_index(
+    tx: &mut Tx,
+    tokens: &[(String, &str, i64)],
+    ids: &[(String, i64, &str)],
+) -> Result<()> {
+    let tokens_json = serde_json::to_string(tokens).expect("tokens serialize");
+    let ids_json = serde_json::to_string(ids).expect("ids serialize");
+    match tx {
+        Tx::Sqlite(t, _) => {
+            sqlx::query(
+                "INSERT INTO civil_record_tokens (token, role, record_id) \
+                 SELECT value->>0, value->>1, value->>2 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING",
+            )
+            .bind(&tokens_json)
+            .execute(&mut **t)
+            .await?;
+            sqlx::query(
+                "INSERT INTO civil_name_words (token) SELECT DISTINCT value->>0 FROM json_each($1) WHERE true \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&tokens_json)
+            .execute(&mut **t)
+            .await?;
+            sqlx::query(
+                "INSERT INTO civil_record_ids (idx, record_id, field) \
+                 SELECT value->>0, value->>1, value->>2 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING",
+            )
+            .bind(&ids_json)
+            .execute(&mut **t)
+            .await?;
+        }
+        Tx::Postgres(t) => {
+            sqlx::query(
+                "INSERT INTO civil_record_tokens (token, role, record_id) \
+                 SELECT e->>0, e->>1, (e->>2)::bigint FROM jsonb_array_elements($1::jsonb) e ON CONFLICT DO NOTHING",
+            )
+            .bind(&tokens_json)
+            .execute(&mut **t)
+            .await?;
+            sqlx::query(
+                "INSERT INTO civil_name_words (token) SELECT DISTINCT e->>0 FROM jsonb_array_elements($1::jsonb) e \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&tokens_json)
+            .execute(&mut **t)
+            .await?;
+            sqlx::query(
+                "INSERT INTO civil_record_ids (idx, record_id, field) \
+                 SELECT e->>0, (e->>1)::bigint, e->>2 FROM jsonb_array_elements($1::jsonb) e ON CONFLICT DO NOTHING",
+            )
+            .bind(&ids_json)
+            .execute(&mut **t)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a record's words and ID indexes (before indexing it again).
+pub(crate) async fn clear_index(tx: &mut Tx, record: i64) -> Result<()> {
+    on_tx!(tx, c => {
+        sqlx::query("DELETE FROM civil_record_tokens WHERE record_id = $1").bind(record).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM civil_record_ids WHERE record_id = $1").bind(record).execute(c).await?;
+    });
+    Ok(())
+}
+
+/// An action to append, as JSON for the batch statement.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct NewActionRow {
+    pub record_id: i64,
+    pub action: String,
+    pub status_before: Option<String>,
+    pub status_after: String,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub reason: String,
+    pub document_ref: Option<String>,
+    pub note_kind: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+pub(crate) async fn insert_actions(tx: &mut Tx, rows: &[NewActionRow], now: OffsetDateTime) -> Result<()> {
+    let json = serde_json::to_string(rows).expect("actions serialize");
+    match tx {
+        Tx::Sqlite(t, _) => {
+            sqlx::query(
+                "INSERT INTO civil_record_actions (record_id, action, status_before, status_after, actor_id, actor, \
+                 reason, document_ref, note_kind, before, after, at) \
+                 SELECT value->>'record_id', value->>'action', value->>'status_before', value->>'status_after', \
+                 value->>'actor_id', value->>'actor', value->>'reason', value->>'document_ref', value->>'note_kind', \
+                 value->>'before', value->>'after', $2 FROM json_each($1)",
+            )
+            .bind(&json)
+            .bind(Ts(now))
+            .execute(&mut **t)
+            .await?;
+        }
+        Tx::Postgres(t) => {
+            sqlx::query(
+                "INSERT INTO civil_record_actions (record_id, action, status_before, status_after, actor_id, actor, \
+                 reason, document_ref, note_kind, before, after, at) \
+                 SELECT a.record_id, a.action, a.status_before, a.status_after, a.actor_id, a.actor, a.reason, \
+                 a.document_ref, a.note_kind, a.before, a.after, $2 \
+                 FROM jsonb_to_recordset($1::jsonb) AS a(record_id bigint, action text, status_before text, \
+                 status_after text, actor_id bigint, actor text, reason text, document_ref text, note_kind text, \
+                 before text, after text)",
+            )
+            .bind(&json)
+            .bind(Ts(now))
+            .execute(&mut **t)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The fields an action may change.
+pub(crate) struct RecordChange<'a> {
+    pub id: i64,
+    pub status: &'a str,
+    pub fields: &'a str,
+    pub ids: Option<&'a [u8]>,
+    pub name_key: &'a str,
+    pub parents_key: &'a str,
+    pub place_key: &'a str,
+    pub event_date: Option<&'a str>,
+    pub assignee_id: Option<i64>,
+    pub duplicate_of: Option<i64>,
+}
+
+pub(crate) async fn update(tx: &mut Tx, r: &RecordChange<'_>, now: OffsetDateTime) -> Result<()> {
+    on_tx!(tx, c => {
+        sqlx::query(
+            "UPDATE civil_records SET status = $2, fields = $3, ids = $4, name_key = $5, parents_key = $6, \
+             place_key = $7, event_date = $8, assignee_id = $9, duplicate_of = $10, updated_at = $11 WHERE id = $1",
+        )
+        .bind(r.id)
+        .bind(r.status)
+        .bind(r.fields)
+        .bind(r.ids)
+        .bind(r.name_key)
+        .bind(r.parents_key)
+        .bind(r.place_key)
+        .bind(r.event_date)
+        .bind(r.assignee_id)
+        .bind(r.duplicate_of)
+        .bind(Ts(now))
+        .execute(c)
+        .await?;
+    });
+    Ok(())
+}
+
+pub(crate) async fn for_update(tx: &mut Tx, id: i64) -> Result<Option<RecordRow>> {
+    Ok(match tx {
+        Tx::Sqlite(t, _) => {
+            sqlx::query_as(concat!(record_select!(), " WHERE r.id = $1")).bind(id).fetch_optional(&mut **t).await?
+        }
+        Tx::Postgres(t) => {
+            sqlx::query_as(concat!(record_select!(), " WHERE r.id = $1 FOR UPDATE OF r"))
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+    })
+}
+
+/// Entries already in a book, with the hash of the row they were imported from.
+pub(crate) async fn book_entries(tx: &mut Tx, book: i64) -> Result<Vec<(i64, Option<String>)>> {
+    Ok(on_tx!(tx, c => sqlx::query_as("SELECT entry, row_hash FROM civil_records WHERE book_id = $1")
+        .bind(book)
+        .fetch_all(c)
+        .await?))
+}
+
+/// Another record of the same kind with the same name, date, place and parents.
+pub(crate) async fn same_facts(tx: &mut Tx, r: &RecordRow) -> Result<Option<i64>> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT id FROM civil_records WHERE name_key = $1 AND event_date = $2 AND kind = $3 AND place_key = $4 \
+         AND parents_key = $5 AND id <> $6 ORDER BY id LIMIT 1",
+    )
+    .bind(&r.name_key)
+    .bind(&r.event_date)
+    .bind(&r.kind)
+    .bind(&r.place_key)
+    .bind(&r.parents_key)
+    .bind(r.id)
+    .fetch_optional(c)
+    .await?))
+}
+
+pub(crate) async fn insert_extract(tx: &mut Tx, e: &ExtractRow) -> Result<()> {
+    on_tx!(tx, c => {
+        sqlx::query("INSERT INTO civil_extracts (id, record_id, content, mac, issued_by, issued_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&e.id)
+            .bind(e.record_id)
+            .bind(&e.content)
+            .bind(&e.mac)
+            .bind(&e.issued_by)
+            .bind(Ts(e.issued_at))
+            .execute(c)
+            .await?;
+    });
+    Ok(())
+}
+
+/// What a registry search filters by (names as lists of candidate keys and words).
+#[derive(Debug, Default)]
+pub struct RecordFilter<'a> {
+    pub kind: Option<&'a str>,
+    pub event_from: Option<&'a str>,
+    pub event_to: Option<&'a str>,
+    pub book_id: Option<i64>,
+    pub entry: Option<i64>,
+    /// Records whose full name key is one of these (JSON array), if given.
+    pub name_keys: Option<String>,
+    /// Records having, as a name word, one of these (JSON array), if given.
+    pub name_words: Option<String>,
+    /// Records having, as a parent's word, one of these (JSON array), if given.
+    pub parent_words: Option<String>,
+    /// Records holding this ID number's index, if given.
+    pub id_index: Option<&'a str>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Store {
+    pub async fn registry_books(&self) -> Result<Vec<BookRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(concat!(book_select!(), " ORDER BY b.year DESC, b.kind, b.volume"))
+            .fetch_all(p)
+            .await?))
+    }
+
+    pub async fn registry_book(&self, id: i64) -> Result<Option<BookRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(concat!(book_select!(), " WHERE b.id = $1"))
+            .bind(id)
+            .fetch_optional(p)
+            .await?))
+    }
+
+    /// Opens a book; `None` when the unit already has a book of that kind and volume.
+    pub async fn insert_registry_book(
+        &self,
+        kind: &str,
+        volume: &str,
+        year: i64,
+        unit: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<i64>> {
+        Ok(on_pool!(self, p => sqlx::query_scalar(
+            "INSERT INTO registry_books (kind, volume, year, jurisdiction_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (kind, jurisdiction_id, volume) DO NOTHING RETURNING id",
+        )
+        .bind(kind)
+        .bind(volume)
+        .bind(year)
+        .bind(unit)
+        .bind(Ts(now))
+        .fetch_optional(p)
+        .await?))
+    }
+
+    pub async fn civil_record(&self, id: i64) -> Result<Option<RecordRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(concat!(record_select!(), " WHERE r.id = $1"))
+            .bind(id)
+            .fetch_optional(p)
+            .await?))
+    }
+
+    pub async fn civil_record_actions(&self, id: i64) -> Result<Vec<RecordActionRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT action, status_after, actor, reason, document_ref, note_kind, before, after, at \
+             FROM civil_record_actions WHERE record_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(p)
+        .await?))
+    }
+
+    /// Every word seen in names.
+    pub async fn civil_name_words(&self) -> Result<Vec<String>> {
+        Ok(on_pool!(self, p => sqlx::query_scalar("SELECT token FROM civil_name_words").fetch_all(p).await?))
+    }
+
+    /// Records matching a filter, by book order; and how many match in all.
+    pub async fn search_civil_records(&self, f: &RecordFilter<'_>) -> Result<(i64, Vec<RecordRow>)> {
+        macro_rules! filter {
+            ($open:literal, $close:literal) => {
+                concat!(
+                    " WHERE ($1 IS NULL OR r.kind = $1) AND ($2 IS NULL OR r.event_date >= $2) \
+                      AND ($3 IS NULL OR r.event_date <= $3) AND ($4 IS NULL OR r.book_id = $4) \
+                      AND ($5 IS NULL OR r.entry = $5) AND ($6 IS NULL OR r.name_key IN ",
+                    $open,
+                    "6",
+                    $close,
+                    ") AND ($7 IS NULL OR r.id IN (SELECT t.record_id FROM civil_record_tokens t \
+                      WHERE t.role = 'name' AND t.token IN ",
+                    $open,
+                    "7",
+                    $close,
+                    ")) AND ($8 IS NULL OR r.id IN (SELECT t.record_id FROM civil_record_tokens t \
+                      WHERE t.role = 'parent' AND t.token IN ",
+                    $open,
+                    "8",
+                    $close,
+                    ")) AND ($9 IS NULL OR r.id IN (SELECT x.record_id FROM civil_record_ids x WHERE x.idx = $9))"
+                )
+            };
+        }
+        macro_rules! both {
+            ($open:literal, $close:literal) => {
+                (
+                    concat!(
+                        record_select!(),
+                        filter!($open, $close),
+                        " ORDER BY r.book_id, r.entry LIMIT $10 OFFSET $11"
+                    ),
+                    concat!("SELECT COUNT(*) FROM civil_records r", filter!($open, $close)),
+                )
+            };
+        }
+        let (rows_sql, count_sql) = match self.backend() {
+            Backend::Sqlite => both!("(SELECT value FROM json_each($", "))"),
+            Backend::Postgres => both!("(SELECT jsonb_array_elements_text($", "::jsonb))"),
+        };
+        macro_rules! bind_filter {
+            ($q:expr) => {
+                $q.bind(f.kind)
+                    .bind(f.event_from)
+                    .bind(f.event_to)
+                    .bind(f.book_id)
+                    .bind(f.entry)
+                    .bind(f.name_keys.as_deref())
+                    .bind(f.name_words.as_deref())
+                    .bind(f.parent_words.as_deref())
+                    .bind(f.id_index)
+            };
+        }
+        let total: i64 = on_pool!(self, p => bind_filter!(sqlx::query_scalar(count_sql)).fetch_one(p).await?);
+        let rows = on_pool!(self, p => bind_filter!(sqlx::query_as(rows_sql)).bind(f.limit).bind(f.offset).fetch_all(p).await?);
+        Ok((total, rows))
+    }
+
+    pub async fn civil_extract(&self, id: &str) -> Result<Option<ExtractRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT id, record_id, content, mac, issued_by, issued_at FROM civil_extracts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await?))
+    }
+
+    pub async fn count_civil_records(&self) -> Result<i64> {
+        Ok(on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM civil_records").fetch_one(p).await?))
+    }
+}
