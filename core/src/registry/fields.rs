@@ -241,7 +241,8 @@ pub fn keys(kind: RecordKind, f: &Map<String, Value>) -> Keys {
     }
 }
 
-/// The words to index: `(word, role)`, each once.
+/// What to index: `(word, role)`, each once. Roles: `name` and `parent` for each word of the
+/// person's and the others' names, and `parent_name` for each other person's whole name.
 pub fn tokens(k: &Keys) -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = Vec::new();
     for (text, role) in [(&k.name, "name"), (&k.parents, "parent")] {
@@ -249,6 +250,11 @@ pub fn tokens(k: &Keys) -> Vec<(String, &'static str)> {
             if !out.iter().any(|(t, r)| t == w && *r == role) {
                 out.push((w.to_string(), role));
             }
+        }
+    }
+    for whole in k.parents.split(" | ").map(str::trim).filter(|p| !p.is_empty()) {
+        if !out.iter().any(|(t, r)| t == whole && *r == "parent_name") {
+            out.push((whole.to_string(), "parent_name"));
         }
     }
     out

@@ -5,20 +5,29 @@
 //! small edit distance (none for short words). The full names those words can make are looked up
 //! by the name index; when none is found, records holding the rarest-looking word are read and
 //! kept if every other word matches too, so partial names ("Văn An") are found as well.
+//!
+//! Every search reads its candidates through one index (ID number, whole name, parent's whole
+//! name, book, or kind and dates), at most 20,000, then checks the other conditions on them.
 
-use q10_core_api::{RecordSearch, RecordSearchResult, RecordSummary};
+use q10_core_api::{RecordKind, RecordSearch, RecordSearchResult, RecordSummary};
 use serde_json::Value;
 
 use super::{fields, kind_of};
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::http::AppState;
-use crate::store::registry::{RecordFilter, RecordRow};
+use crate::store::registry::{Candidates, RecordFilter, RecordRow};
 
 /// Full names tried at most, from the near spellings of each word.
 const MAX_NAMES: usize = 512;
 /// Records read at most when matching word by word.
 const MAX_SCAN: i64 = 5000;
+/// Candidates checked at most by one search.
+const MAX_CANDIDATES: i64 = 20_000;
+
+fn json_ids(ids: &[i64]) -> String {
+    serde_json::to_string(ids).expect("ids serialize")
+}
 
 /// The candidates of each word of a query, from the vocabulary.
 fn candidates(query: &str, vocabulary: &[String]) -> Vec<Vec<String>> {
@@ -153,38 +162,75 @@ pub async fn search(state: &AppState, who: &Principal, q: &RecordSearch) -> Resu
         offset,
         ..Default::default()
     };
-    let needs_parent_check = parent_words.len() > 1;
-    filter.parent_words = rarest(&parent_words).map(|w| json(w));
-    let mut found = None;
-    if !name_words.is_empty() && !needs_parent_check {
+    // Whole names first: the names the near words make, by their index.
+    if !name_words.is_empty() {
         filter.name_keys = Some(json(&full_names(&name_words)));
-        let (total, rows) = state.store.search_civil_records(&filter).await?;
-        if total > 0 {
-            found = Some((total, rows));
-        }
-        filter.name_keys = None;
     }
-    let (total, rows) = match found {
-        Some(f) => f,
-        None if name_words.is_empty() && !needs_parent_check => state.store.search_civil_records(&filter).await?,
-        None => {
-            // Word by word: read the records holding the rarest word, keep those matching all.
-            filter.name_words = rarest(&name_words).map(|w| json(w));
-            filter.limit = MAX_SCAN;
-            filter.offset = 0;
-            let (_, rows) = state.store.search_civil_records(&filter).await?;
-            let kept: Vec<RecordRow> = rows
-                .into_iter()
-                .filter(|r| covers(&r.name_key, &name_words) && covers(&r.parents_key, &parent_words))
-                .collect();
-            let total = kept.len() as i64;
-            (total, kept.into_iter().skip(offset as usize).take(limit as usize).collect())
+    if !parent_words.is_empty() {
+        filter.parent_names = Some(json(&full_names(&parent_words)));
+    }
+    // The first step reads candidates through the most selective index at hand; the second checks
+    // every other condition on them.
+    let store = &state.store;
+    let candidates = if let Some(idx) = &id_index {
+        store.civil_candidates(Candidates::IdIndex(idx), MAX_CANDIDATES).await?
+    } else if let Some(keys) = &filter.name_keys {
+        store.civil_candidates(Candidates::NameKeys(keys), MAX_CANDIDATES).await?
+    } else if let Some(names) = &filter.parent_names {
+        store.civil_candidates(Candidates::Tokens("parent_name", names), MAX_CANDIDATES).await?
+    } else if let Some(book) = q.book_id {
+        store.civil_candidates(Candidates::Book(book), MAX_CANDIDATES).await?
+    } else {
+        let from = event_from.as_deref().unwrap_or("0000-01-01");
+        let to = event_to.as_deref().unwrap_or("9999-12-31");
+        let kinds: Vec<RecordKind> = match q.kind {
+            Some(k) => vec![k],
+            None => RecordKind::ALL.to_vec(),
+        };
+        let mut ids = Vec::new();
+        for k in kinds {
+            let left = MAX_CANDIDATES - ids.len() as i64;
+            ids.extend(store.civil_candidates(Candidates::Events(k.as_str(), from, to), left).await?);
         }
+        ids
     };
-    // Only the units the caller may read.
+    filter.candidates = json_ids(&candidates);
+    let (total, rows) = store.search_civil_records(&filter).await?;
+    let (total, rows) = if total > 0 || id_index.is_some() || (name_words.is_empty() && parent_words.is_empty()) {
+        (total, rows)
+    } else {
+        // Part of a name: read the records holding the rarest word, keep those matching all.
+        let (role, words) = match rarest(&name_words) {
+            Some(w) => ("name", w),
+            None => ("parent", rarest(&parent_words).expect("a parent's words")),
+        };
+        let ids = store.civil_candidates(Candidates::Tokens(role, &json(words)), MAX_SCAN).await?;
+        filter.name_keys = None;
+        filter.parent_names = None;
+        filter.candidates = json_ids(&ids);
+        filter.limit = MAX_SCAN;
+        filter.offset = 0;
+        let (_, rows) = store.search_civil_records(&filter).await?;
+        let kept: Vec<RecordRow> = rows
+            .into_iter()
+            .filter(|r| covers(&r.name_key, &name_words) && covers(&r.parents_key, &parent_words))
+            .collect();
+        let total = kept.len() as i64;
+        (total, kept.into_iter().skip(offset as usize).take(limit as usize).collect())
+    };
+    // Only the units the caller may read (asked once per unit).
     let mut items = Vec::with_capacity(rows.len());
+    let mut readable: std::collections::HashMap<i64, bool> = Default::default();
     for r in &rows {
-        if super::may_read(&state.store, who, r.jurisdiction_id).await? {
+        let ok = match readable.get(&r.jurisdiction_id) {
+            Some(ok) => *ok,
+            None => {
+                let ok = super::may_read(&state.store, who, r.jurisdiction_id).await?;
+                readable.insert(r.jurisdiction_id, ok);
+                ok
+            }
+        };
+        if ok {
             items.push(summary(r)?);
         }
     }

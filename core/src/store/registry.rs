@@ -147,6 +147,8 @@ pub(crate) async fn insert_index(
     ids: &[(String, i64, &str)],
 ) -> Result<()> {
     let tokens_json = serde_json::to_string(tokens).expect("tokens serialize");
+    let words: Vec<&str> = tokens.iter().filter(|t| t.1 != "parent_name").map(|t| t.0.as_str()).collect();
+    let words_json = serde_json::to_string(&words).expect("words serialize");
     let ids_json = serde_json::to_string(ids).expect("ids serialize");
     match tx {
         Tx::Sqlite(t, _) => {
@@ -158,10 +160,10 @@ pub(crate) async fn insert_index(
             .execute(&mut **t)
             .await?;
             sqlx::query(
-                "INSERT INTO civil_name_words (token) SELECT DISTINCT value->>0 FROM json_each($1) WHERE true \
+                "INSERT INTO civil_name_words (token) SELECT DISTINCT value FROM json_each($1) WHERE true \
                  ON CONFLICT DO NOTHING",
             )
-            .bind(&tokens_json)
+            .bind(&words_json)
             .execute(&mut **t)
             .await?;
             sqlx::query(
@@ -181,10 +183,10 @@ pub(crate) async fn insert_index(
             .execute(&mut **t)
             .await?;
             sqlx::query(
-                "INSERT INTO civil_name_words (token) SELECT DISTINCT e->>0 FROM jsonb_array_elements($1::jsonb) e \
+                "INSERT INTO civil_name_words (token) SELECT DISTINCT jsonb_array_elements_text($1::jsonb) \
                  ON CONFLICT DO NOTHING",
             )
-            .bind(&tokens_json)
+            .bind(&words_json)
             .execute(&mut **t)
             .await?;
             sqlx::query(
@@ -349,6 +351,19 @@ pub(crate) async fn insert_extract(tx: &mut Tx, e: &ExtractRow) -> Result<()> {
     Ok(())
 }
 
+/// How the first step of a search finds its candidates.
+#[derive(Debug, Clone, Copy)]
+pub enum Candidates<'a> {
+    /// Records whose name key is in this JSON array.
+    NameKeys(&'a str),
+    /// Records holding, in this role, a word (or whole name) of this JSON array.
+    Tokens(&'a str, &'a str),
+    IdIndex(&'a str),
+    Book(i64),
+    /// Records of a kind whose event falls between two ISO dates.
+    Events(&'a str, &'a str, &'a str),
+}
+
 /// What a registry search filters by (names as lists of candidate keys and words).
 #[derive(Debug, Default)]
 pub struct RecordFilter<'a> {
@@ -365,6 +380,10 @@ pub struct RecordFilter<'a> {
     pub parent_words: Option<String>,
     /// Records holding this ID number's index, if given.
     pub id_index: Option<&'a str>,
+    /// Records with another person (a parent) whose whole name key is one of these (JSON array).
+    pub parent_names: Option<String>,
+    /// The candidates (JSON array of ids) the other conditions are checked on.
+    pub candidates: String,
     pub limit: i64,
     pub offset: i64,
 }
@@ -427,10 +446,63 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_scalar("SELECT token FROM civil_name_words").fetch_all(p).await?))
     }
 
-    /// Records matching a filter, by book order; and how many match in all.
+    /// Candidate records found through an index, at most `limit`: the first step of a search.
+    pub async fn civil_candidates(&self, by: Candidates<'_>, limit: i64) -> Result<Vec<i64>> {
+        macro_rules! sql {
+            ($open:literal, $close:literal) => {
+                (
+                    concat!("SELECT id FROM civil_records WHERE name_key IN ", $open, "1", $close, " LIMIT $2"),
+                    concat!(
+                        "SELECT record_id FROM civil_record_tokens WHERE token IN ",
+                        $open,
+                        "1",
+                        $close,
+                        " AND role = $3 LIMIT $2"
+                    ),
+                )
+            };
+        }
+        let (by_names, by_tokens) = match self.backend() {
+            Backend::Sqlite => sql!("(SELECT value FROM json_each($", "))"),
+            Backend::Postgres => sql!("(SELECT jsonb_array_elements_text($", "::jsonb))"),
+        };
+        Ok(match by {
+            Candidates::NameKeys(json) => {
+                on_pool!(self, p => sqlx::query_scalar(by_names).bind(json).bind(limit).fetch_all(p).await?)
+            }
+            Candidates::Tokens(role, json) => {
+                on_pool!(self, p => sqlx::query_scalar(by_tokens).bind(json).bind(limit).bind(role).fetch_all(p).await?)
+            }
+            Candidates::IdIndex(idx) => on_pool!(self, p => sqlx::query_scalar(
+                "SELECT record_id FROM civil_record_ids WHERE idx = $1 LIMIT $2",
+            )
+            .bind(idx)
+            .bind(limit)
+            .fetch_all(p)
+            .await?),
+            Candidates::Book(book) => on_pool!(self, p => sqlx::query_scalar(
+                "SELECT id FROM civil_records WHERE book_id = $1 ORDER BY entry LIMIT $2",
+            )
+            .bind(book)
+            .bind(limit)
+            .fetch_all(p)
+            .await?),
+            Candidates::Events(kind, from, to) => on_pool!(self, p => sqlx::query_scalar(
+                "SELECT id FROM civil_records WHERE kind = $1 AND event_date >= $2 AND event_date <= $3 LIMIT $4",
+            )
+            .bind(kind)
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .fetch_all(p)
+            .await?),
+        })
+    }
+
+    /// Records among the candidates matching a filter, by book order; and how many match in all.
     pub async fn search_civil_records(&self, f: &RecordFilter<'_>) -> Result<(i64, Vec<RecordRow>)> {
         macro_rules! filter {
-            ($open:literal, $close:literal) => {
+            ($open:literal, $close:literal, $close_ids:literal) => {
                 concat!(
                     " WHERE ($1 IS NULL OR r.kind = $1) AND ($2 IS NULL OR r.event_date >= $2) \
                       AND ($3 IS NULL OR r.event_date <= $3) AND ($4 IS NULL OR r.book_id = $4) \
@@ -448,25 +520,38 @@ impl Store {
                     $open,
                     "8",
                     $close,
-                    ")) AND ($9 IS NULL OR r.id IN (SELECT x.record_id FROM civil_record_ids x WHERE x.idx = $9))"
+                    ")) AND ($9 IS NULL OR r.id IN (SELECT x.record_id FROM civil_record_ids x WHERE x.idx = $9)) \
+                      AND ($12 IS NULL OR r.id IN (SELECT t.record_id FROM civil_record_tokens t \
+                      WHERE t.role = 'parent_name' AND t.token IN ",
+                    $open,
+                    "12",
+                    $close,
+                    ")) AND r.id IN ",
+                    $open,
+                    "13",
+                    $close_ids
                 )
             };
         }
         macro_rules! both {
-            ($open:literal, $close:literal) => {
+            ($open:literal, $close:literal, $close_ids:literal) => {
                 (
                     concat!(
                         record_select!(),
-                        filter!($open, $close),
+                        filter!($open, $close, $close_ids),
                         " ORDER BY r.book_id, r.entry LIMIT $10 OFFSET $11"
                     ),
-                    concat!("SELECT COUNT(*) FROM civil_records r", filter!($open, $close)),
+                    concat!(
+                        "SELECT COUNT(*) FROM civil_records r",
+                        filter!($open, $close, $close_ids),
+                        " AND $10 = $10 AND $11 = $11"
+                    ),
                 )
             };
         }
         let (rows_sql, count_sql) = match self.backend() {
-            Backend::Sqlite => both!("(SELECT value FROM json_each($", "))"),
-            Backend::Postgres => both!("(SELECT jsonb_array_elements_text($", "::jsonb))"),
+            Backend::Sqlite => both!("(SELECT value FROM json_each($", "))", "))"),
+            Backend::Postgres => both!("(SELECT jsonb_array_elements_text($", "::jsonb))", "::jsonb)::bigint)"),
         };
         macro_rules! bind_filter {
             ($q:expr) => {
@@ -481,8 +566,20 @@ impl Store {
                     .bind(f.id_index)
             };
         }
-        let total: i64 = on_pool!(self, p => bind_filter!(sqlx::query_scalar(count_sql)).fetch_one(p).await?);
-        let rows = on_pool!(self, p => bind_filter!(sqlx::query_as(rows_sql)).bind(f.limit).bind(f.offset).fetch_all(p).await?);
+        let total: i64 = on_pool!(self, p => bind_filter!(sqlx::query_scalar(count_sql))
+            .bind(f.limit)
+            .bind(f.offset)
+            .bind(f.parent_names.as_deref())
+            .bind(&f.candidates)
+            .fetch_one(p)
+            .await?);
+        let rows = on_pool!(self, p => bind_filter!(sqlx::query_as(rows_sql))
+            .bind(f.limit)
+            .bind(f.offset)
+            .bind(f.parent_names.as_deref())
+            .bind(&f.candidates)
+            .fetch_all(p)
+            .await?);
         Ok((total, rows))
     }
 
