@@ -3,8 +3,9 @@
 //!
 //! A name is split into words; each word stands for the words of the names vocabulary within a
 //! small edit distance (none for short words). The full names those words can make are looked up
-//! by the name index; when none is found, records holding the rarest-looking word are read and
-//! kept if every other word matches too, so partial names ("Văn An") are found as well.
+//! by the name index; when none is found, the records holding a near word for each of the query's
+//! words (the first three) are read and checked word by word, so partial names ("Văn An") are
+//! found as well.
 //!
 //! Every search reads its candidates through one index (ID number, whole name, parent's whole
 //! name, book, or kind and dates), at most 20,000, then checks the other conditions on them.
@@ -21,7 +22,7 @@ use crate::store::registry::{Candidates, RecordFilter, RecordRow};
 /// Full names tried at most, from the near spellings of each word.
 const MAX_NAMES: usize = 512;
 /// Records read at most when matching word by word.
-const MAX_SCAN: i64 = 5000;
+const MAX_SCAN: i64 = 20_000;
 /// Candidates checked at most by one search.
 const MAX_CANDIDATES: i64 = 20_000;
 
@@ -60,11 +61,6 @@ fn full_names(words: &[Vec<String>]) -> Vec<String> {
 fn covers(text: &str, words: &[Vec<String>]) -> bool {
     let have: Vec<&str> = text.split([' ', '|']).filter(|w| !w.is_empty()).collect();
     words.iter().all(|options| options.iter().any(|o| have.contains(&o.as_str())))
-}
-
-/// The longest word's candidates: the likeliest to be rare.
-fn rarest(words: &[Vec<String>]) -> Option<&Vec<String>> {
-    words.iter().max_by_key(|o| o.first().map(|w| w.len()).unwrap_or(0))
 }
 
 fn summary(r: &RecordRow) -> Result<RecordSummary> {
@@ -151,35 +147,19 @@ pub async fn search(state: &AppState, who: &Principal, q: &RecordSearch) -> Resu
         return Ok(RecordSearchResult { took_ms: started.elapsed().as_secs_f64() * 1000.0, ..empty });
     }
     let json = |v: &[String]| serde_json::to_string(v).expect("strings serialize");
-    let mut filter = RecordFilter {
-        kind: q.kind.map(|k| k.as_str()),
-        event_from: event_from.as_deref(),
-        event_to: event_to.as_deref(),
-        book_id: q.book_id,
-        entry: q.entry,
-        id_index: id_index.as_deref(),
-        limit,
-        offset,
-        ..Default::default()
-    };
-    // Whole names first: the names the near words make, by their index.
-    if !name_words.is_empty() {
-        filter.name_keys = Some(json(&full_names(&name_words)));
-    }
-    if !parent_words.is_empty() {
-        filter.parent_names = Some(json(&full_names(&parent_words)));
-    }
+    let name_keys = (!name_words.is_empty()).then(|| full_names(&name_words));
+    let parent_names = (!parent_words.is_empty()).then(|| full_names(&parent_words));
     // The first step reads candidates through the most selective index at hand; the second checks
-    // every other condition on them.
+    // the other conditions on them.
     let store = &state.store;
-    let candidates = if let Some(idx) = &id_index {
-        store.civil_candidates(Candidates::IdIndex(idx), MAX_CANDIDATES).await?
-    } else if let Some(keys) = &filter.name_keys {
-        store.civil_candidates(Candidates::NameKeys(keys), MAX_CANDIDATES).await?
-    } else if let Some(names) = &filter.parent_names {
-        store.civil_candidates(Candidates::Tokens("parent_name", names), MAX_CANDIDATES).await?
+    let (candidates, parents_checked) = if let Some(idx) = &id_index {
+        (store.civil_candidates(Candidates::IdIndex(idx), MAX_CANDIDATES).await?, false)
+    } else if let Some(keys) = &name_keys {
+        (store.civil_candidates(Candidates::NameKeys(&json(keys)), MAX_CANDIDATES).await?, false)
+    } else if let Some(names) = &parent_names {
+        (store.civil_candidates(Candidates::Tokens("parent_name", &json(names)), MAX_CANDIDATES).await?, true)
     } else if let Some(book) = q.book_id {
-        store.civil_candidates(Candidates::Book(book), MAX_CANDIDATES).await?
+        (store.civil_candidates(Candidates::Book(book), MAX_CANDIDATES).await?, true)
     } else {
         let from = event_from.as_deref().unwrap_or("0000-01-01");
         let to = event_to.as_deref().unwrap_or("9999-12-31");
@@ -192,21 +172,45 @@ pub async fn search(state: &AppState, who: &Principal, q: &RecordSearch) -> Resu
             let left = MAX_CANDIDATES - ids.len() as i64;
             ids.extend(store.civil_candidates(Candidates::Events(k.as_str(), from, to), left).await?);
         }
-        ids
+        (ids, true)
     };
-    filter.candidates = json_ids(&candidates);
-    let (total, rows) = store.search_civil_records(&filter).await?;
+    let mut filter = RecordFilter {
+        candidates: json_ids(&candidates),
+        kind: q.kind.map(|k| k.as_str()),
+        event_from: event_from.as_deref(),
+        event_to: event_to.as_deref(),
+        book_id: q.book_id,
+        entry: q.entry,
+        name_keys: name_keys.as_deref().map(json),
+        limit,
+        offset,
+    };
+    // A parent's whole name not yet checked is checked here, on all the candidates.
+    let parent_ok = |r: &RecordRow| match &parent_names {
+        Some(names) if !parents_checked => r.parents_key.split(" | ").any(|p| names.iter().any(|n| n == p.trim())),
+        _ => true,
+    };
+    let (total, rows) = if parents_checked || parent_names.is_none() {
+        store.search_civil_records(&filter).await?
+    } else {
+        filter.limit = MAX_CANDIDATES;
+        filter.offset = 0;
+        let (_, rows) = store.search_civil_records(&filter).await?;
+        let kept: Vec<RecordRow> = rows.into_iter().filter(|r| parent_ok(r)).collect();
+        (kept.len() as i64, kept.into_iter().skip(offset as usize).take(limit as usize).collect())
+    };
     let (total, rows) = if total > 0 || id_index.is_some() || (name_words.is_empty() && parent_words.is_empty()) {
         (total, rows)
     } else {
-        // Part of a name: read the records holding the rarest word, keep those matching all.
-        let (role, words) = match rarest(&name_words) {
-            Some(w) => ("name", w),
-            None => ("parent", rarest(&parent_words).expect("a parent's words")),
-        };
-        let ids = store.civil_candidates(Candidates::Tokens(role, &json(words)), MAX_SCAN).await?;
+        // Part of a name: the records holding a near word for each word (the first three, the
+        // likeliest rare first), checked word by word.
+        let (role, words) = if name_words.is_empty() { ("parent", &parent_words) } else { ("name", &name_words) };
+        let mut ordered: Vec<&Vec<String>> = words.iter().collect();
+        ordered.sort_by_key(|w| std::cmp::Reverse(w.first().map(|s| s.len()).unwrap_or(0)));
+        let lists: Vec<String> = ordered.iter().take(3).map(|w| json(w)).collect();
+        let pick = |i: usize| lists.get(i).unwrap_or(&lists[0]).as_str();
+        let ids = store.civil_candidates(Candidates::AllWords(role, [pick(0), pick(1), pick(2)]), MAX_SCAN).await?;
         filter.name_keys = None;
-        filter.parent_names = None;
         filter.candidates = json_ids(&ids);
         filter.limit = MAX_SCAN;
         filter.offset = 0;
@@ -252,6 +256,5 @@ mod tests {
         assert!(names.contains(&"nguyen van an".to_string()));
         assert!(covers("tran van an", &candidates("van an", &vocab)));
         assert!(!covers("tran van binh", &candidates("van an", &vocab)));
-        assert_eq!(rarest(&words).unwrap()[0], "nguyen");
     }
 }

@@ -362,11 +362,15 @@ pub enum Candidates<'a> {
     Book(i64),
     /// Records of a kind whose event falls between two ISO dates.
     Events(&'a str, &'a str, &'a str),
+    /// Records holding, in this role, a word of each of three JSON arrays (repeat one for fewer).
+    AllWords(&'a str, [&'a str; 3]),
 }
 
-/// What a registry search filters by (names as lists of candidate keys and words).
+/// What the second step of a registry search checks on its candidates.
 #[derive(Debug, Default)]
 pub struct RecordFilter<'a> {
+    /// The candidates (JSON array of ids).
+    pub candidates: String,
     pub kind: Option<&'a str>,
     pub event_from: Option<&'a str>,
     pub event_to: Option<&'a str>,
@@ -374,16 +378,6 @@ pub struct RecordFilter<'a> {
     pub entry: Option<i64>,
     /// Records whose full name key is one of these (JSON array), if given.
     pub name_keys: Option<String>,
-    /// Records having, as a name word, one of these (JSON array), if given.
-    pub name_words: Option<String>,
-    /// Records having, as a parent's word, one of these (JSON array), if given.
-    pub parent_words: Option<String>,
-    /// Records holding this ID number's index, if given.
-    pub id_index: Option<&'a str>,
-    /// Records with another person (a parent) whose whole name key is one of these (JSON array).
-    pub parent_names: Option<String>,
-    /// The candidates (JSON array of ids) the other conditions are checked on.
-    pub candidates: String,
     pub limit: i64,
     pub offset: i64,
 }
@@ -459,10 +453,25 @@ impl Store {
                         $close,
                         " AND role = $3 LIMIT $2"
                     ),
+                    concat!(
+                        "SELECT t.record_id FROM civil_record_tokens t WHERE t.role = $4 AND t.token IN ",
+                        $open,
+                        "1",
+                        $close,
+                        " AND t.record_id IN (SELECT record_id FROM civil_record_tokens WHERE role = $4 AND token IN ",
+                        $open,
+                        "2",
+                        $close,
+                        ") AND t.record_id IN (SELECT record_id FROM civil_record_tokens WHERE role = $4 AND token IN ",
+                        $open,
+                        "3",
+                        $close,
+                        ") LIMIT $5"
+                    ),
                 )
             };
         }
-        let (by_names, by_tokens) = match self.backend() {
+        let (by_names, by_tokens, by_all_words) = match self.backend() {
             Backend::Sqlite => sql!("(SELECT value FROM json_each($", "))"),
             Backend::Postgres => sql!("(SELECT jsonb_array_elements_text($", "::jsonb))"),
         };
@@ -473,6 +482,14 @@ impl Store {
             Candidates::Tokens(role, json) => {
                 on_pool!(self, p => sqlx::query_scalar(by_tokens).bind(json).bind(limit).bind(role).fetch_all(p).await?)
             }
+            Candidates::AllWords(role, [a, b, c]) => on_pool!(self, p => sqlx::query_scalar(by_all_words)
+                .bind(a)
+                .bind(b)
+                .bind(c)
+                .bind(role)
+                .bind(limit)
+                .fetch_all(p)
+                .await?),
             Candidates::IdIndex(idx) => on_pool!(self, p => sqlx::query_scalar(
                 "SELECT record_id FROM civil_record_ids WHERE idx = $1 LIMIT $2",
             )
@@ -502,84 +519,48 @@ impl Store {
     /// Records among the candidates matching a filter, by book order; and how many match in all.
     pub async fn search_civil_records(&self, f: &RecordFilter<'_>) -> Result<(i64, Vec<RecordRow>)> {
         macro_rules! filter {
-            ($open:literal, $close:literal, $close_ids:literal) => {
+            ($ids:literal, $keys:literal) => {
                 concat!(
-                    " WHERE ($1 IS NULL OR r.kind = $1) AND ($2 IS NULL OR r.event_date >= $2) \
-                      AND ($3 IS NULL OR r.event_date <= $3) AND ($4 IS NULL OR r.book_id = $4) \
-                      AND ($5 IS NULL OR r.entry = $5) AND ($6 IS NULL OR r.name_key IN ",
-                    $open,
-                    "6",
-                    $close,
-                    ") AND ($7 IS NULL OR r.id IN (SELECT t.record_id FROM civil_record_tokens t \
-                      WHERE t.role = 'name' AND t.token IN ",
-                    $open,
-                    "7",
-                    $close,
-                    ")) AND ($8 IS NULL OR r.id IN (SELECT t.record_id FROM civil_record_tokens t \
-                      WHERE t.role = 'parent' AND t.token IN ",
-                    $open,
-                    "8",
-                    $close,
-                    ")) AND ($9 IS NULL OR r.id IN (SELECT x.record_id FROM civil_record_ids x WHERE x.idx = $9)) \
-                      AND ($12 IS NULL OR r.id IN (SELECT t.record_id FROM civil_record_tokens t \
-                      WHERE t.role = 'parent_name' AND t.token IN ",
-                    $open,
-                    "12",
-                    $close,
-                    ")) AND r.id IN ",
-                    $open,
-                    "13",
-                    $close_ids
+                    " WHERE r.id IN ",
+                    $ids,
+                    " AND ($2 IS NULL OR r.kind = $2) AND ($3 IS NULL OR r.event_date >= $3) \
+                      AND ($4 IS NULL OR r.event_date <= $4) AND ($5 IS NULL OR r.book_id = $5) \
+                      AND ($6 IS NULL OR r.entry = $6) AND ($7 IS NULL OR r.name_key IN ",
+                    $keys,
+                    ")"
                 )
             };
         }
         macro_rules! both {
-            ($open:literal, $close:literal, $close_ids:literal) => {
+            ($ids:literal, $keys:literal) => {
                 (
-                    concat!(
-                        record_select!(),
-                        filter!($open, $close, $close_ids),
-                        " ORDER BY r.book_id, r.entry LIMIT $10 OFFSET $11"
-                    ),
-                    concat!(
-                        "SELECT COUNT(*) FROM civil_records r",
-                        filter!($open, $close, $close_ids),
-                        " AND $10 = $10 AND $11 = $11"
-                    ),
+                    concat!(record_select!(), filter!($ids, $keys), " ORDER BY r.book_id, r.entry LIMIT $8 OFFSET $9"),
+                    concat!("SELECT COUNT(*) FROM civil_records r", filter!($ids, $keys), " AND $8 = $8 AND $9 = $9"),
                 )
             };
         }
         let (rows_sql, count_sql) = match self.backend() {
-            Backend::Sqlite => both!("(SELECT value FROM json_each($", "))", "))"),
-            Backend::Postgres => both!("(SELECT jsonb_array_elements_text($", "::jsonb))", "::jsonb)::bigint)"),
+            Backend::Sqlite => both!("(SELECT value FROM json_each($1))", "(SELECT value FROM json_each($7))"),
+            Backend::Postgres => both!(
+                "(SELECT jsonb_array_elements_text($1::jsonb)::bigint)",
+                "(SELECT jsonb_array_elements_text($7::jsonb))"
+            ),
         };
         macro_rules! bind_filter {
             ($q:expr) => {
-                $q.bind(f.kind)
+                $q.bind(&f.candidates)
+                    .bind(f.kind)
                     .bind(f.event_from)
                     .bind(f.event_to)
                     .bind(f.book_id)
                     .bind(f.entry)
                     .bind(f.name_keys.as_deref())
-                    .bind(f.name_words.as_deref())
-                    .bind(f.parent_words.as_deref())
-                    .bind(f.id_index)
+                    .bind(f.limit)
+                    .bind(f.offset)
             };
         }
-        let total: i64 = on_pool!(self, p => bind_filter!(sqlx::query_scalar(count_sql))
-            .bind(f.limit)
-            .bind(f.offset)
-            .bind(f.parent_names.as_deref())
-            .bind(&f.candidates)
-            .fetch_one(p)
-            .await?);
-        let rows = on_pool!(self, p => bind_filter!(sqlx::query_as(rows_sql))
-            .bind(f.limit)
-            .bind(f.offset)
-            .bind(f.parent_names.as_deref())
-            .bind(&f.candidates)
-            .fetch_all(p)
-            .await?);
+        let total: i64 = on_pool!(self, p => bind_filter!(sqlx::query_scalar(count_sql)).fetch_one(p).await?);
+        let rows = on_pool!(self, p => bind_filter!(sqlx::query_as(rows_sql)).fetch_all(p).await?);
         Ok((total, rows))
     }
 
