@@ -445,24 +445,24 @@ impl Store {
         macro_rules! sql {
             ($open:literal, $close:literal) => {
                 (
-                    concat!("SELECT id FROM civil_records WHERE name_key IN ", $open, "1", $close, " LIMIT $2"),
+                    concat!("SELECT id FROM civil_records WHERE name_key", $open, "1", $close, " LIMIT $2"),
                     concat!(
-                        "SELECT record_id FROM civil_record_tokens WHERE token IN ",
+                        "SELECT record_id FROM civil_record_tokens WHERE token",
                         $open,
                         "1",
                         $close,
                         " AND role = $3 LIMIT $2"
                     ),
                     concat!(
-                        "SELECT t.record_id FROM civil_record_tokens t WHERE t.role = $4 AND t.token IN ",
+                        "SELECT t.record_id FROM civil_record_tokens t WHERE t.role = $4 AND t.token",
                         $open,
                         "1",
                         $close,
-                        " AND t.record_id IN (SELECT record_id FROM civil_record_tokens WHERE role = $4 AND token IN ",
+                        " AND t.record_id IN (SELECT record_id FROM civil_record_tokens WHERE role = $4 AND token",
                         $open,
                         "2",
                         $close,
-                        ") AND t.record_id IN (SELECT record_id FROM civil_record_tokens WHERE role = $4 AND token IN ",
+                        ") AND t.record_id IN (SELECT record_id FROM civil_record_tokens WHERE role = $4 AND token",
                         $open,
                         "3",
                         $close,
@@ -472,8 +472,9 @@ impl Store {
             };
         }
         let (by_names, by_tokens, by_all_words) = match self.backend() {
-            Backend::Sqlite => sql!("(SELECT value FROM json_each($", "))"),
-            Backend::Postgres => sql!("(SELECT jsonb_array_elements_text($", "::jsonb))"),
+            // PostgreSQL uses an index for `= ANY(array)`, whatever the plan's guess of the list's length.
+            Backend::Sqlite => sql!(" IN (SELECT value FROM json_each($", "))"),
+            Backend::Postgres => sql!(" = ANY(ARRAY(SELECT jsonb_array_elements_text($", "::jsonb)))"),
         };
         Ok(match by {
             Candidates::NameKeys(json) => {
@@ -521,11 +522,11 @@ impl Store {
         macro_rules! filter {
             ($ids:literal, $keys:literal) => {
                 concat!(
-                    " WHERE r.id IN ",
+                    " WHERE r.id",
                     $ids,
                     " AND ($2 IS NULL OR r.kind = $2) AND ($3 IS NULL OR r.event_date >= $3) \
                       AND ($4 IS NULL OR r.event_date <= $4) AND ($5 IS NULL OR r.book_id = $5) \
-                      AND ($6 IS NULL OR r.entry = $6) AND ($7 IS NULL OR r.name_key IN ",
+                      AND ($6 IS NULL OR r.entry = $6) AND ($7 IS NULL OR r.name_key",
                     $keys,
                     ")"
                 )
@@ -540,10 +541,10 @@ impl Store {
             };
         }
         let (rows_sql, count_sql) = match self.backend() {
-            Backend::Sqlite => both!("(SELECT value FROM json_each($1))", "(SELECT value FROM json_each($7))"),
+            Backend::Sqlite => both!(" IN (SELECT value FROM json_each($1))", " IN (SELECT value FROM json_each($7))"),
             Backend::Postgres => both!(
-                "(SELECT jsonb_array_elements_text($1::jsonb)::bigint)",
-                "(SELECT jsonb_array_elements_text($7::jsonb))"
+                " = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::bigint))",
+                " = ANY(ARRAY(SELECT jsonb_array_elements_text($7::jsonb)))"
             ),
         };
         macro_rules! bind_filter {
