@@ -141,6 +141,15 @@ async fn intents_are_idempotent(engine: Engine) {
     let (status, t) = create(&demo, Some(&cashier), "t1", &tuition).await;
     assert_eq!(status, StatusCode::CREATED, "keys are per caller: {t}");
     assert_eq!(t["amount"], 1_250_000);
+    // Abandoned before any provider saw it: canceled, with no provider named.
+    let res = demo
+        .http
+        .post(demo.server.url(&format!("/api/v1/payments/{}/cancel", t["reference"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    let canceled: Value = res.json().await.unwrap();
+    assert_eq!((canceled["status"].as_str(), &canceled["provider"]), (Some("canceled"), &Value::Null), "{canceled}");
     let (status, _) =
         create(&demo, Some(&cashier), "t2", &json!({ "purpose": "tuition", "amount": 0, "description": "x" })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -141,7 +141,7 @@ pub async fn ipn(
     if answer == IpnAnswer::Confirmed {
         let paid = param(params, "vnp_ResponseCode") == "00" && param(params, "vnp_TransactionStatus") == "00";
         let to = if paid { S::Succeeded } else { S::Failed };
-        settled = Some(settle(&mut tx, state, &p, to, P::Vnpay, Some(&txn), "VNPay", now).await?);
+        settled = Some(settle(&mut tx, state, &p, to, Some(P::Vnpay), Some(&txn), "VNPay", now).await?);
     }
     record(&mut tx, state, p.id, "ipn", "vnpay", Some(&txn), answer.code(), detail, &Actor::system(), client, now)
         .await?;
@@ -213,7 +213,8 @@ pub async fn query_one(state: &AppState, p: &PaymentRow, now: OffsetDateTime) ->
     let outcome = to.map(|s| s.as_str()).unwrap_or("unchanged");
     let settled = match to {
         Some(to) => Some(
-            settle(&mut tx, state, &p, to, P::Vnpay, (!txn.is_empty()).then_some(txn.as_str()), "VNPay", now).await?,
+            settle(&mut tx, state, &p, to, Some(P::Vnpay), (!txn.is_empty()).then_some(txn.as_str()), "VNPay", now)
+                .await?,
         ),
         None => None,
     };
@@ -385,7 +386,7 @@ pub async fn bank_credit(
         return Ok(BankCreditOutcome { outcome: "duplicate".into(), reference: Some(p.reference) });
     }
     let settled = if outcome == "credited" {
-        Some(settle(&mut tx, state, &p, S::Succeeded, P::Vietqr, Some(&c.transaction_id), "VietQR", now).await?)
+        Some(settle(&mut tx, state, &p, S::Succeeded, Some(P::Vietqr), Some(&c.transaction_id), "VietQR", now).await?)
     } else {
         None
     };

@@ -345,16 +345,18 @@ pub(crate) async fn settle(
     state: &AppState,
     p: &PaymentRow,
     to: S,
-    provider: P,
+    provider: Option<P>,
     provider_txn: Option<&str>,
     issued_by: &str,
     now: OffsetDateTime,
 ) -> Result<PaymentRow> {
     transition(status_of(p)?, to).map_err(Error::Conflict)?;
-    rows::set_status(tx, p.id, to.as_str(), Some(provider.as_str()), provider_txn, now).await?;
+    rows::set_status(tx, p.id, to.as_str(), provider.map(P::as_str), provider_txn, now).await?;
     match to {
         S::Succeeded => {
-            rows::issue_receipt(tx, p.id, p.amount, provider.as_str(), issued_by, now).await?;
+            let method =
+                provider.ok_or_else(|| Error::Internal(anyhow::anyhow!("a payment succeeds through a provider")))?;
+            rows::issue_receipt(tx, p.id, p.amount, method.as_str(), issued_by, now).await?;
             if let Some(d) = p.dossier_id {
                 crate::store::dossiers::set_fee_paid(tx, d, true, now).await?;
             }
@@ -377,7 +379,7 @@ pub(crate) async fn settle(
                 "purpose": after.purpose,
                 "amount": after.amount,
                 "currency": "VND",
-                "provider": provider.as_str(),
+                "provider": after.provider,
                 "dossier_code": after.dossier_code,
                 "receipt_number": after.receipt_number,
                 "status": after.status,
@@ -420,7 +422,7 @@ pub async fn take_cash(
     if status_of(&p)? == S::Processing && p.provider.as_deref() == Some(P::Vnpay.as_str()) {
         return Err(Error::Conflict("this payment is at VNPay; wait for its answer or cancel it first".into()));
     }
-    let after = settle(&mut tx, state, &p, S::Succeeded, P::Cash, None, &who.username, now).await?;
+    let after = settle(&mut tx, state, &p, S::Succeeded, Some(P::Cash), None, &who.username, now).await?;
     record(
         &mut tx,
         state,
@@ -453,11 +455,24 @@ pub async fn cancel(
     if status_of(&p)? == S::Processing && p.provider.as_deref() == Some(P::Vnpay.as_str()) {
         return Err(Error::Conflict("this payment is at VNPay; it is canceled there or settles by itself".into()));
     }
-    let provider = p.provider.as_deref().and_then(P::parse).unwrap_or(P::Cash);
+    // A payment never sent anywhere keeps no provider.
+    let provider = p.provider.as_deref().and_then(P::parse);
     let after = settle(&mut tx, state, &p, S::Canceled, provider, None, "", now).await?;
     let actor = who.map(Principal::actor).unwrap_or_else(Actor::anonymous);
-    record(&mut tx, state, p.id, "canceled", provider.as_str(), None, "ok", serde_json::json!({}), &actor, client, now)
-        .await?;
+    record(
+        &mut tx,
+        state,
+        p.id,
+        "canceled",
+        provider.map(P::as_str).unwrap_or("q10"),
+        None,
+        "ok",
+        serde_json::json!({}),
+        &actor,
+        client,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     announce(state, &after, now);
     Ok(after)
@@ -475,14 +490,14 @@ pub async fn refund(
     let reason = crate::complaint::rules::check_note(reason, true)?;
     let mut tx = state.store.begin().await?;
     let p = lock(&mut tx, reference).await?;
-    let provider = p.provider.as_deref().and_then(P::parse).unwrap_or(P::Cash);
+    let provider = p.provider.as_deref().and_then(P::parse);
     let after = settle(&mut tx, state, &p, S::Refunded, provider, None, &who.username, now).await?;
     record(
         &mut tx,
         state,
         p.id,
         "refunded",
-        provider.as_str(),
+        provider.map(P::as_str).unwrap_or("q10"),
         None,
         "ok",
         serde_json::json!({ "reason": reason }),
