@@ -91,6 +91,9 @@ pub async fn load(store: &Store, key: &AuditKey, data_dir: &Path, now: OffsetDat
         known.retain(|a| a.username != username);
         created.push(DemoAccount { username: username.into(), role, jurisdiction: unit.into(), password });
     }
+    if let Some(doctor) = store.user_by_username("doctor").await? {
+        crate::telehealth::demo_slots(store, key, doctor.id, now).await?;
+    }
     if !created.is_empty() {
         known.extend(created);
         let mut text = String::from("# Demo accounts: username, role, jurisdiction, password. Demo use only.\n");

@@ -20,5 +20,6 @@ pub mod payment;
 pub mod registry;
 pub mod secrets;
 pub mod store;
+pub mod telehealth;
 
 pub use error::{Error, Result};

@@ -40,6 +40,8 @@ pub struct RoomGrant {
     pub host: bool,
     pub unit: Option<String>,
     pub ttl: Duration,
+    /// Whether the holder may record the room.
+    pub record: bool,
 }
 
 /// Mints room join tokens; provided by the deployment, which knows the signaling key.

@@ -63,6 +63,14 @@ pub struct Notice {
 #[async_trait::async_trait]
 pub trait Notifier: Send + Sync {
     async fn send(&self, channel: NotifyChannel, contact: &ComplaintContact, notice: &Notice) -> Result<(), String>;
+
+    /// Reminds a patient of a telehealth appointment by SMS to `phone`. By default it only
+    /// records that it would, without the number.
+    async fn remind(&self, phone: &str, reminder: &crate::telehealth::Reminder) -> Result<(), String> {
+        let _ = phone;
+        tracing::info!(appointment = reminder.appointment_id, "patient reminded of the appointment");
+        Ok(())
+    }
 }
 
 /// Writes that a notice would be sent, without the address: the default where no email or SMS
@@ -122,6 +130,20 @@ pub async fn enqueue(tx: &mut Tx, outbound: &Outbound, event: &OutEvent) -> Resu
 pub async fn enqueue_notice(tx: &mut Tx, event_id: &str, notice: &Notice, now: OffsetDateTime) -> Result<()> {
     let payload = serde_json::to_string(notice).map_err(|e| Error::Internal(e.into()))?;
     outbox::enqueue(tx, NOTIFY, event_id, "complaint.notice", &payload, now).await
+}
+
+/// The event type of a telehealth reminder in the outbox.
+pub const REMINDER: &str = "telehealth.reminder";
+
+/// Queues a reminder to a telehealth patient.
+pub async fn enqueue_reminder(
+    tx: &mut Tx,
+    event_id: &str,
+    reminder: &crate::telehealth::Reminder,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let payload = serde_json::to_string(reminder).map_err(|e| Error::Internal(e.into()))?;
+    outbox::enqueue(tx, NOTIFY, event_id, REMINDER, &payload, now).await
 }
 
 /// The Standard Webhooks signature of a payload: `v1,` and the base64 HMAC-SHA256 of
@@ -208,6 +230,9 @@ impl Worker {
     }
 
     async fn notify(&self, row: &OutboxRow) -> Result<(), String> {
+        if row.event_type == REMINDER {
+            return self.remind(row).await;
+        }
         let notice: Notice = serde_json::from_str(&row.payload).map_err(|e| format!("bad notice: {e}"))?;
         let c = self.store.complaint(notice.complaint_id).await.map_err(|e| e.to_string())?;
         let Some(c) = c else { return Ok(()) };
@@ -217,6 +242,21 @@ impl Worker {
         let contact = crate::complaint::open_contact(&self.data_key, sealed).map_err(|e| e.to_string())?;
         let channel = if channel == "sms" { NotifyChannel::Sms } else { NotifyChannel::Email };
         self.outbound.notifier.send(channel, &contact, &notice).await
+    }
+}
+
+impl Worker {
+    async fn remind(&self, row: &OutboxRow) -> Result<(), String> {
+        let r: crate::telehealth::Reminder =
+            serde_json::from_str(&row.payload).map_err(|e| format!("bad reminder: {e}"))?;
+        let Some(a) = self.store.th_appointment(r.appointment_id).await.map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        if a.status != q10_core_api::AppointmentStatus::Booked.as_str() || a.start_at != r.start {
+            return Ok(()); // cancelled or moved since: a new reminder is queued for the new time
+        }
+        let data = crate::telehealth::open_patient(&self.data_key, &a.patient).map_err(|e| e.to_string())?;
+        self.outbound.notifier.remind(&data.patient.phone, &r).await
     }
 }
 

@@ -502,6 +502,9 @@ async fn handle(state: &Arc<Signaling>, me: &Joined, peer: &mut Option<PeerId>, 
             if me.claims.role != ParticipantRole::Host {
                 return Step::Reply(error(ErrorCode::Forbidden, "only a host may do that"));
             }
+            if matches!(action, ModeratorAction::Record { on: true }) && me.claims.no_record {
+                return Step::Reply(error(ErrorCode::Forbidden, "this call may not be recorded: there is no consent"));
+            }
             moderate(state, me, action).await
         }
     }

@@ -38,6 +38,8 @@ pub struct NewJoinToken {
     /// The administrative unit the participant attends for (roll call), if any.
     pub unit: Option<String>,
     pub ttl: Duration,
+    /// The holder may not start a recording.
+    pub no_record: bool,
 }
 
 /// Mints and checks join tokens with one signing key.
@@ -91,6 +93,7 @@ impl JoinTokens {
             room: req.room.clone(),
             role: req.role,
             unit: req.unit.clone(),
+            no_record: req.no_record,
             iat,
             nbf: iat,
             exp: (now + req.ttl).unix_timestamp(),
@@ -149,6 +152,7 @@ mod tests {
             role: ParticipantRole::Speaker,
             unit: None,
             ttl: Duration::hours(1),
+            no_record: false,
         }
     }
 

@@ -59,6 +59,7 @@ async fn join_tokens_are_checked_with_a_reason() {
         role: host,
         unit: None,
         ttl: time::Duration::hours(1),
+        no_record: false,
     };
     let mut c = s.connect().await;
     c.send(
@@ -307,4 +308,27 @@ async fn behind_a_trusted_proxy_joins_are_counted_per_client() {
     assert!(!join_as("198.51.100.1").await, "the third join of one client within a minute is refused");
     assert!(join_as("198.51.100.2").await, "another client behind the same proxy has its own allowance");
     assert!(join_as("198.51.100.2").await);
+}
+
+#[tokio::test]
+async fn a_host_whose_token_forbids_recording_cannot_record() {
+    let s = serve(SignalingConfig::default()).await;
+    let req = NewJoinToken {
+        room: "visit".into(),
+        identity: "doctor".into(),
+        name: "Doctor".into(),
+        role: ParticipantRole::Host,
+        unit: None,
+        ttl: time::Duration::hours(1),
+        no_record: true,
+    };
+    let token = s.tokens.mint(&req, OffsetDateTime::now_utc()).unwrap();
+    let mut c = s.connect().await;
+    c.send(json!({ "type": "join", "v": 1, "room": "visit", "token": token })).await;
+    c.expect("joined").await;
+    c.send(json!({ "type": "moderate", "action": { "do": "record", "on": true } })).await;
+    assert!(c.expect_error("forbidden").await.contains("consent"));
+    // Other host controls still work.
+    c.send(json!({ "type": "moderate", "action": { "do": "lock", "locked": true } })).await;
+    assert_eq!(c.expect("room_locked").await["locked"], true);
 }

@@ -157,14 +157,16 @@ impl Drop for Server {
 }
 
 /// Stands in for the signaling key in API tests: the "token" spells out the grant, so tests can
-/// check what the core asked for. Real tokens are covered by the signaling crate and the browser
+/// check what the core asked for (`room|identity|role|unit`, and `|no-record` when the holder
+/// may not record). Real tokens are covered by the signaling crate and the browser
 /// tests, which go through `q10 serve`.
 pub struct GrantEcho;
 
 impl q10_core::meeting::RoomTokens for GrantEcho {
     fn mint(&self, g: &q10_core::meeting::RoomGrant, _now: time::OffsetDateTime) -> anyhow::Result<String> {
         let role = if g.host { "host" } else { "speaker" };
-        Ok(format!("{}|{}|{}|{}", g.room, g.identity, role, g.unit.as_deref().unwrap_or("-")))
+        let token = format!("{}|{}|{}|{}", g.room, g.identity, role, g.unit.as_deref().unwrap_or("-"));
+        Ok(if g.record { token } else { format!("{token}|no-record") })
     }
 }
 

@@ -149,6 +149,31 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::POST, "/api/v1/registry/records/{id}/extracts"), Some(&[RegistryClerk])),
         ((Method::GET, "/api/v1/registry/extracts/{id}"), Some(REGISTRY_READERS)),
         ((Method::GET, "/verify/{token}"), None),
+        ((Method::GET, "/api/v1/telehealth/doctors"), Some(&[Doctor, ClinicStaff])),
+        ((Method::GET, "/api/v1/telehealth/slots"), Some(&[Doctor, ClinicStaff])),
+        ((Method::POST, "/api/v1/telehealth/slots"), Some(&[Doctor])),
+        ((Method::POST, "/api/v1/telehealth/slots/{id}/block"), Some(&[Doctor])),
+        ((Method::POST, "/api/v1/telehealth/slots/{id}/unblock"), Some(&[Doctor])),
+        ((Method::GET, "/api/v1/telehealth/appointments"), Some(&[Doctor, ClinicStaff])),
+        ((Method::POST, "/api/v1/telehealth/appointments"), Some(&[ClinicStaff])),
+        ((Method::GET, "/api/v1/telehealth/appointments/{id}"), Some(&[Doctor, ClinicStaff])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/reschedule"), Some(&[Doctor, ClinicStaff])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/cancel"), Some(&[Doctor, ClinicStaff])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/consent"), Some(&[ClinicStaff])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/arrive"), Some(&[ClinicStaff])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/admit"), Some(&[Doctor])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/participants"), Some(&[Doctor])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/note"), Some(&[Doctor])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/noshow"), Some(&[Doctor])),
+        ((Method::POST, "/api/v1/telehealth/appointments/{id}/join"), Some(&[Doctor, ClinicStaff])),
+        ((Method::GET, "/fhir/metadata"), None),
+        ((Method::GET, "/fhir/Schedule"), Some(&[Doctor, ClinicStaff])),
+        ((Method::GET, "/fhir/Schedule/{id}"), Some(&[Doctor, ClinicStaff])),
+        ((Method::GET, "/fhir/Slot"), Some(&[Doctor, ClinicStaff])),
+        ((Method::GET, "/fhir/Slot/{id}"), Some(&[Doctor, ClinicStaff])),
+        ((Method::POST, "/fhir/Appointment"), Some(&[ClinicStaff])),
+        ((Method::GET, "/fhir/Appointment/{id}"), Some(&[Doctor, ClinicStaff])),
+        ((Method::PUT, "/fhir/Appointment/{id}"), Some(&[Doctor, ClinicStaff])),
         ((Method::GET, "/open311/v2/discovery.json"), None),
         ((Method::GET, "/open311/v2/discovery.xml"), None),
         ((Method::GET, "/open311/v2/services.json"), None),
@@ -580,8 +605,8 @@ async fn concurrent_logins_keep_the_audit_chain_whole(engine: Engine) {
     let state = &demo.server.state;
     let v = q10_core::audit::verify(&state.store, &state.secrets.audit).await.unwrap();
     assert!(v.ok, "{v:?}");
-    // 1 import + 10 accounts + 24 logins.
-    assert_eq!(v.rows, 35);
+    // 1 import + 10 accounts + the demo doctor's slots + 24 logins.
+    assert_eq!(v.rows, 36);
     // Appends from outside the server (the CLI, say) join the same chain.
     let mut tx = state.store.begin().await.unwrap();
     let event = q10_core::audit::Event::new(Actor::system(), "test.append", "test", 1);

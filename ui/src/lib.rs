@@ -60,6 +60,8 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/cashier", get(|| async { file("cashier.html") }))
         .route("/registry", get(|| async { file("registry.html") }))
         .route("/extract", get(|| async { file("extract.html") }))
+        .route("/telehealth", get(|| async { file("telehealth.html") }))
+        .route("/visit", get(|| async { file("visit.html") }))
         .route("/assets/{*path}", get(|Path(path): Path<String>| async move { file(&format!("assets/{path}")) }))
 }
 
@@ -92,6 +94,8 @@ mod tests {
             "cashier.html",
             "registry.html",
             "extract.html",
+            "telehealth.html",
+            "visit.html",
         ];
         for page in pages {
             let html = std::str::from_utf8(STATIC.get_file(page).expect("the page is embedded").contents()).unwrap();

@@ -11,6 +11,7 @@ mod dossier;
 mod payment;
 mod registry;
 mod role;
+mod telehealth;
 
 pub use complaint::*;
 pub use dashboard::*;
@@ -21,6 +22,7 @@ pub use registry::{
     RecordImportReport, RecordKind, RecordSearch, RecordSearchResult, RecordStatus, RecordSummary, RejectedRow,
 };
 pub use role::{Role, UnknownRole};
+pub use telehealth::*;
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 

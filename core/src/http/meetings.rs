@@ -163,6 +163,7 @@ pub(super) async fn join(
         host: m.created_by == who.user_id,
         unit: meeting::attending_unit(&state.store, &who, &units).await?,
         ttl: meeting::JOIN_TTL,
+        record: true,
     };
     let token = tokens.mint(&grant, state.now())?;
     Ok(Json(MeetingJoin {

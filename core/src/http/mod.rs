@@ -19,6 +19,7 @@ mod complaints;
 mod dashboard;
 mod dossiers;
 mod extract;
+mod fhir;
 mod jurisdictions;
 mod meetings;
 mod open311;
@@ -27,6 +28,7 @@ mod payments;
 mod registry;
 mod simulator;
 mod system;
+mod telehealth;
 mod users;
 
 pub use access::{Access, Endpoint};
@@ -81,6 +83,8 @@ pub fn routes() -> access::Routes {
     let routes = payments::routes(routes);
     let routes = simulator::routes(routes);
     let routes = registry::routes(routes);
+    let routes = telehealth::routes(routes);
+    let routes = fhir::routes(routes);
     audit_log::routes(routes)
 }
 
@@ -98,6 +102,7 @@ pub fn app(state: AppState) -> Router {
         .into_router()
         .layer(axum::Extension(openapi))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::authenticate))
+        .layer(axum::middleware::from_fn(fhir::outcomes))
         .layer(axum::middleware::from_fn(system::track_metrics))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -13,8 +13,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 use super::access::{Access, Endpoint};
 use super::{
-    audit_log, auth, complaints, dashboard, dossiers, jurisdictions, meetings, open311, payments, registry, simulator,
-    system, users,
+    audit_log, auth, complaints, dashboard, dossiers, fhir, jurisdictions, meetings, open311, payments, registry,
+    simulator, system, telehealth, users,
 };
 
 #[derive(OpenApi)]
@@ -107,6 +107,31 @@ use super::{
         registry::issue,
         registry::extract_one,
         registry::verify,
+        telehealth::doctors,
+        telehealth::slots,
+        telehealth::publish,
+        telehealth::block,
+        telehealth::unblock,
+        telehealth::appointments,
+        telehealth::book,
+        telehealth::one,
+        telehealth::reschedule,
+        telehealth::cancel,
+        telehealth::consent,
+        telehealth::arrive,
+        telehealth::admit,
+        telehealth::participant,
+        telehealth::note,
+        telehealth::noshow,
+        telehealth::join,
+        fhir::metadata,
+        fhir::schedules,
+        fhir::schedule,
+        fhir::slots,
+        fhir::slot,
+        fhir::create,
+        fhir::read,
+        fhir::update,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

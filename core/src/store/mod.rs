@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod payments;
 pub mod registry;
 pub mod sessions;
+pub mod telehealth;
 mod ts;
 pub mod users;
 
@@ -533,6 +534,35 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
     ("registry_books", &["created_at", "id", "jurisdiction_id", "kind", "volume", "year"]),
     ("role_grants", &["jurisdiction_id", "role", "user_id"]),
     ("sessions", &["created_at", "csrf_hash", "expires_at", "id", "kind", "revoked_at", "token_hash", "user_id"]),
+    (
+        "th_appointments",
+        &[
+            "admitted_at",
+            "arrived_at",
+            "booked_by",
+            "cancel_reason",
+            "clinic_unit_id",
+            "consent_at",
+            "consent_by",
+            "consent_recording",
+            "created_at",
+            "doctor_id",
+            "end_at",
+            "id",
+            "note",
+            "patient",
+            "reminded_at",
+            "room",
+            "slot_id",
+            "start_at",
+            "status",
+            "updated_at",
+            "version",
+        ],
+    ),
+    ("th_participants", &["added_at", "appointment_id", "user_id"]),
+    ("th_schedules", &["created_at", "doctor_id", "id"]),
+    ("th_slots", &["created_at", "end_at", "id", "schedule_id", "start_at", "status"]),
     (
         "users",
         &[

@@ -244,6 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 role: t.role,
                 unit: t.unit,
                 ttl: time::Duration::try_from(t.ttl).map_err(|_| anyhow::anyhow!("ttl out of range"))?,
+                no_record: false,
             };
             commands::token(load(&t.store.overrides)?, request)
         }

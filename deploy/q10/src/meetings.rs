@@ -28,6 +28,7 @@ impl RoomTokens for MeetingTokens {
             role: if grant.host { ParticipantRole::Host } else { ParticipantRole::Speaker },
             unit: grant.unit.clone(),
             ttl: grant.ttl,
+            no_record: !grant.record,
         };
         Ok(self.0.mint(&request, now)?)
     }

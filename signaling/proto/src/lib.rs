@@ -69,6 +69,10 @@ pub struct JoinClaims {
     /// district-to-ward meeting can call the roll.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// The room may not be recorded while this participant hosts it (a telehealth call whose
+    /// patient did not consent to recording).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_record: bool,
     /// Issued at (Unix seconds).
     pub iat: i64,
     /// Not valid before (Unix seconds).

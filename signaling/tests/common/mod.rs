@@ -87,6 +87,7 @@ impl Server {
             role,
             unit: unit.map(String::from),
             ttl: time::Duration::hours(1),
+            no_record: false,
         };
         self.tokens.mint(&req, now).unwrap()
     }
