@@ -160,6 +160,18 @@ pub fn api_grants<'a>(grants: impl IntoIterator<Item = &'a GrantRow>) -> Vec<Gra
         .collect()
 }
 
+/// An enabled account named in a request (to assign work to, or to ask into a call), with its
+/// grants; refused as the `username` field's fault otherwise.
+pub async fn colleague(store: &Store, username: &str) -> Result<(UserRow, Vec<GrantRow>)> {
+    let u = store
+        .user_by_username(username.trim())
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(Error::invalid("username", "no such account"))?;
+    let grants = store.grants_of(u.id).await?;
+    Ok((u, grants))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ pub mod feed;
 pub mod http;
 pub mod jurisdiction;
 pub mod meeting;
+pub mod monitor;
 pub mod outbox;
 pub mod payment;
 pub mod registry;

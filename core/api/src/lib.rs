@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 mod complaint;
 mod dashboard;
 mod dossier;
+mod monitor;
 mod payment;
 mod registry;
 mod role;
@@ -16,6 +17,7 @@ mod telehealth;
 pub use complaint::*;
 pub use dashboard::*;
 pub use dossier::*;
+pub use monitor::*;
 pub use payment::*;
 pub use registry::{
     Book, CivilRecord, Extract, NewBook, NewRecord, RecordAction, RecordActionRequest, RecordHistoryEntry,

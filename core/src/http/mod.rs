@@ -22,6 +22,7 @@ mod extract;
 mod fhir;
 mod jurisdictions;
 mod meetings;
+mod monitor;
 mod open311;
 pub mod openapi;
 mod payments;
@@ -85,6 +86,7 @@ pub fn routes() -> access::Routes {
     let routes = registry::routes(routes);
     let routes = telehealth::routes(routes);
     let routes = fhir::routes(routes);
+    let routes = monitor::routes(routes);
     audit_log::routes(routes)
 }
 

@@ -13,8 +13,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 use super::access::{Access, Endpoint};
 use super::{
-    audit_log, auth, complaints, dashboard, dossiers, fhir, jurisdictions, meetings, open311, payments, registry,
-    simulator, system, telehealth, users,
+    audit_log, auth, complaints, dashboard, dossiers, fhir, jurisdictions, meetings, monitor, open311, payments,
+    registry, simulator, system, telehealth, users,
 };
 
 #[derive(OpenApi)]
@@ -132,6 +132,12 @@ use super::{
         fhir::create,
         fhir::read,
         fhir::update,
+        monitor::sensors,
+        monitor::register,
+        monitor::ingest,
+        monitor::readings,
+        monitor::alerts,
+        monitor::act,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

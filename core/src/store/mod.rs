@@ -22,6 +22,7 @@ pub mod complaints;
 pub mod dossiers;
 pub mod jurisdictions;
 pub mod meetings;
+pub mod monitor;
 pub mod outbox;
 pub mod payments;
 pub mod registry;
@@ -286,6 +287,30 @@ impl Store {
 /// The tables and columns the store's queries use. A migrated database of either engine must
 /// have exactly these (checked by the schema test).
 pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "alerts",
+        &[
+            "acknowledged_at",
+            "acknowledged_by",
+            "assignee_id",
+            "cleared_at",
+            "condition",
+            "id",
+            "jurisdiction_id",
+            "kind",
+            "note",
+            "raised_at",
+            "resolved_at",
+            "resolved_by",
+            "severity",
+            "source_id",
+            "source_type",
+            "status",
+            "title",
+            "updated_at",
+            "value",
+        ],
+    ),
     ("api_keys", &["created_at", "id", "key_hash", "name", "prefix", "revoked_at"]),
     ("audit_head", &["hash", "id", "mac", "seq"]),
     (
@@ -533,6 +558,26 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
     ("receipts", &["amount", "issued_at", "issued_by", "method", "number", "payment_id"]),
     ("registry_books", &["created_at", "id", "jurisdiction_id", "kind", "volume", "year"]),
     ("role_grants", &["jurisdiction_id", "role", "user_id"]),
+    ("sensor_readings", &["at", "sensor_id", "value"]),
+    (
+        "sensors",
+        &[
+            "code",
+            "created_at",
+            "high",
+            "id",
+            "jurisdiction_id",
+            "kind",
+            "last_at",
+            "last_value",
+            "lat",
+            "lon",
+            "low",
+            "name",
+            "severity",
+            "unit",
+        ],
+    ),
     ("sessions", &["created_at", "csrf_hash", "expires_at", "id", "kind", "revoked_at", "token_hash", "user_id"]),
     (
         "th_appointments",

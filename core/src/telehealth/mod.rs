@@ -356,13 +356,7 @@ pub async fn apply(
         }
         Op::Admit => a.admitted_at = Some(now),
         Op::AddParticipant { username } => {
-            let u = state
-                .store
-                .user_by_username(username.trim())
-                .await?
-                .filter(|u| !u.disabled)
-                .ok_or(Error::invalid("username", "no such account"))?;
-            let grants = state.store.grants_of(u.id).await?;
+            let (u, grants) = crate::account::colleague(&state.store, username).await?;
             if !grants.iter().any(|g| STAFF.iter().any(|r| r.as_str() == g.role)) {
                 return Err(Error::invalid("username", "only doctors and clinic staff can be asked into a call"));
             }

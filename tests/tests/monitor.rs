@@ -1,0 +1,197 @@
+//! Monitoring end to end over a real loopback socket, on SQLite and on PostgreSQL: an operator
+//! registers a sensor with thresholds; a gateway with an API key sends readings (all or none,
+//! again without effect); a reading past a threshold raises one alert, pushed on the live feed;
+//! the alert notes when the condition ends and is acknowledged, assigned and resolved within
+//! the right jurisdictions.
+
+use q10_core::audit::Actor;
+use q10_core_api::Role;
+use q10_tests::{Demo, Engine, demo_for};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+q10_tests::on_both_engines!(
+    readings_past_a_threshold_raise_one_alert_that_operators_resolve,
+    bad_readings_are_refused_whole_and_keys_are_checked,
+);
+
+async fn sensor(demo: &Demo, token: &str, code: &str, unit: &str) -> (StatusCode, Value) {
+    let res = demo
+        .post("/api/v1/sensors", token)
+        .json(&json!({ "code": code, "name": "Phòng máy chủ UBND Phường 1", "kind": "temperature", "unit": "°C",
+            "unit_code": unit, "lon": 106.667, "lat": 10.768, "low": 15.0, "high": 30.0, "severity": "critical" }))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+async fn gateway_key(demo: &Demo) -> String {
+    let state = &demo.server.state;
+    let (_, secret) =
+        q10_core::apikey::create(&state.store, &state.secrets.audit, Actor::system(), "sensor-gateway", state.now())
+            .await
+            .unwrap();
+    secret
+}
+
+async fn send(demo: &Demo, key: Option<&str>, readings: Value) -> (StatusCode, Value) {
+    let mut req = demo.http.post(demo.server.url("/api/v1/sensors/readings")).json(&json!({ "readings": readings }));
+    if let Some(k) = key {
+        req = req.header("x-api-key", k);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+fn at(minutes_ago: i64) -> String {
+    (OffsetDateTime::now_utc() - Duration::minutes(minutes_ago))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+async fn alerts(demo: &Demo, token: &str) -> Vec<Value> {
+    demo.get_json("/api/v1/alerts", token).await.as_array().unwrap().clone()
+}
+
+async fn act(demo: &Demo, token: &str, id: i64, body: Value) -> (StatusCode, Value) {
+    let res = demo.post(&format!("/api/v1/alerts/{id}/actions"), token).json(&body).send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+async fn readings_past_a_threshold_raise_one_alert_that_operators_resolve(engine: Engine) {
+    let Some((_db, demo)) = demo_for(engine).await else { return };
+    let operator = demo.token(Role::Operator).await;
+    let ward = demo.token(Role::WardOfficial).await;
+    let (status, s) = sensor(&demo, &operator, "p1-server-temp", "27211").await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    assert_eq!(sensor(&demo, &operator, "p1-server-temp", "27211").await.0, StatusCode::CONFLICT);
+    let (status, _) = sensor(&demo, &ward, "p1-other", "27211").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "ward officials watch, operators register");
+    let (_, far) = sensor(&demo, &operator, "p15-flood", "27190").await;
+    let key = gateway_key(&demo).await;
+
+    // The live feed of a ward 1 official.
+    let mut feed = demo.get("/api/v1/events", &ward).send().await.unwrap();
+    let (status, report) = send(
+        &demo,
+        Some(&key),
+        json!([
+            { "sensor": "p1-server-temp", "at": at(3), "value": 24.5 },
+            { "sensor": "p1-server-temp", "at": at(2), "value": 31.0 },
+            { "sensor": "p1-server-temp", "at": at(1), "value": 33.5 },
+            { "sensor": "p15-flood", "at": at(1), "value": 40.0 },
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!((report["stored"].as_i64(), report["duplicates"].as_i64()), (Some(4), Some(0)));
+    assert_eq!(report["alerts_raised"].as_array().unwrap().len(), 2, "one for the server room, one for the flood");
+    let again = send(&demo, Some(&key), json!([{ "sensor": "p1-server-temp", "at": at(1), "value": 33.5 }])).await.1;
+    assert_eq!(
+        (again["stored"].as_i64(), again["duplicates"].as_i64()),
+        (Some(0), Some(1)),
+        "sending twice adds nothing"
+    );
+    let still_hot =
+        send(&demo, Some(&key), json!([{ "sensor": "p1-server-temp", "at": at(0), "value": 34.0 }])).await.1;
+    assert!(still_hot["alerts_raised"].as_array().unwrap().is_empty(), "one alert while the condition lasts");
+
+    let mine = alerts(&demo, &ward).await;
+    assert_eq!(mine.len(), 1, "a ward official sees their ward's alerts only: {mine:?}");
+    let alert = &mine[0];
+    let id = alert["id"].as_i64().unwrap();
+    assert_eq!((alert["severity"].as_str(), alert["condition"].as_str()), (Some("critical"), Some("high")));
+    assert_eq!(alert["value"].as_f64(), Some(33.5));
+    assert_eq!(alerts(&demo, &operator).await.len(), 2, "the district's operator sees both");
+    let far_alert = alerts(&demo, &operator).await.into_iter().find(|a| a["source_id"] == far["id"]).unwrap();
+    let (status, _) = act(&demo, &ward, far_alert["id"].as_i64().unwrap(), json!({ "action": "acknowledge" })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another ward's alert");
+
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text.contains("alert.raised") {
+        let chunk =
+            tokio::time::timeout_at(deadline, feed.chunk()).await.expect("the alert is pushed").unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(text.contains(&format!("\"id\":{id}")), "{text}");
+
+    // The readings are kept for charts.
+    let points = demo.get_json(&format!("/api/v1/sensors/{}/readings", s["id"]), &ward).await;
+    assert_eq!(points.as_array().unwrap().len(), 4);
+    let listed = demo.get_json("/api/v1/sensors", &ward).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["last_value"].as_f64(), Some(34.0));
+
+    // Back to normal: the alert notes it, and stays until resolved.
+    send(&demo, Some(&key), json!([{ "sensor": "p1-server-temp", "at": at(0).replace('Z', ".5Z"), "value": 26.0 }]))
+        .await;
+    let a = alerts(&demo, &ward).await.remove(0);
+    assert!(a["cleared_at"].is_string() && a["status"] == "open", "{a}");
+
+    let (status, a) = act(&demo, &ward, id, json!({ "action": "acknowledge" })).await;
+    assert_eq!((status, a["status"].as_str()), (StatusCode::OK, Some("acknowledged")));
+    assert_eq!(act(&demo, &ward, id, json!({ "action": "acknowledge" })).await.0, StatusCode::CONFLICT);
+    let (status, _) = act(&demo, &ward, id, json!({ "action": "assign", "username": "cashier" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "only those who watch the ward");
+    let (status, a) = act(&demo, &ward, id, json!({ "action": "assign", "username": "operator" })).await;
+    assert_eq!((status, a["assignee"].as_str()), (StatusCode::OK, Some("Trực trung tâm điều hành")));
+    let (status, a) = act(&demo, &operator, id, json!({ "action": "resolve", "note": "Điều hoà đã sửa" })).await;
+    assert_eq!((status, a["status"].as_str()), (StatusCode::OK, Some("resolved")));
+    assert_eq!(act(&demo, &operator, id, json!({ "action": "resolve", "note": "x" })).await.0, StatusCode::CONFLICT);
+
+    // Hot again after it was resolved: a new alert.
+    let hot = send(
+        &demo,
+        Some(&key),
+        json!([{ "sensor": "p1-server-temp", "at": at(0).replace('Z', ".9Z"), "value": 35.0 }]),
+    )
+    .await
+    .1;
+    assert_eq!(hot["alerts_raised"].as_array().unwrap().len(), 1);
+}
+
+async fn bad_readings_are_refused_whole_and_keys_are_checked(engine: Engine) {
+    let Some((_db, demo)) = demo_for(engine).await else { return };
+    let operator = demo.token(Role::Operator).await;
+    let (_, s) = sensor(&demo, &operator, "p1-door", "27211").await;
+    let key = gateway_key(&demo).await;
+    let good = json!({ "sensor": "p1-door", "at": at(1), "value": 1.0 });
+    assert_eq!(send(&demo, None, json!([good])).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&demo, Some("q10k_not-a-key"), json!([good])).await.0, StatusCode::UNAUTHORIZED);
+    for (bad, says) in [
+        (json!({ "sensor": "nobody", "at": at(1), "value": 1.0 }), "reading 1: no sensor"),
+        (json!({ "sensor": "p1-door", "at": at(-60), "value": 1.0 }), "reading 1: the time"),
+        (json!({ "sensor": "p1-door", "at": at(60 * 24 * 40), "value": 1.0 }), "reading 1: the time"),
+    ] {
+        let (status, p) = send(&demo, Some(&key), json!([good, bad])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+    }
+    let points = demo.get_json(&format!("/api/v1/sensors/{}/readings", s["id"]), &operator).await;
+    assert!(points.as_array().unwrap().is_empty(), "nothing of a refused batch is stored");
+    let too_many: Vec<Value> = (0..1001).map(|_| good.clone()).collect();
+    assert_eq!(send(&demo, Some(&key), Value::Array(too_many)).await.0, StatusCode::BAD_REQUEST);
+    let bad_sensor = demo
+        .post("/api/v1/sensors", &operator)
+        .json(&json!({ "code": "x y", "name": "n", "kind": "temperature", "unit": "°C", "unit_code": "27211" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_sensor.status(), StatusCode::BAD_REQUEST);
+    let inverted = demo
+        .post("/api/v1/sensors", &operator)
+        .json(&json!({ "code": "xy", "name": "n", "kind": "temperature", "unit": "°C", "unit_code": "27211", "low": 5.0, "high": 1.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inverted.status(), StatusCode::BAD_REQUEST);
+}
