@@ -170,7 +170,7 @@ pub(super) async fn slots(State(state): State<AppState>, OriginalUri(uri): Origi
                     "ge" | "eq" => f.from = Some(t),
                     "gt" => after = Some(t),
                     "lt" => f.to = Some(t),
-                    _ => f.to = Some(t + time::Duration::nanoseconds(1)),
+                    _ => f.to = Some(t + time::Duration::microseconds(1)),
                 }
             }
             "_count" | "_format" => {}

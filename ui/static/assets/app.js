@@ -14,7 +14,7 @@ const TEXT = {
     meetingFailed: "Không tạo được cuộc họp",
     report: "Phản ánh", track: "Theo dõi", complaints: "Xử lý phản ánh",
     apply: "Nộp hồ sơ", trackDossier: "Tra cứu hồ sơ", dossiers: "Xử lý hồ sơ", cashier: "Thu ngân",
-    registry: "Hộ tịch",
+    registry: "Hộ tịch", telehealth: "Khám bệnh từ xa",
   },
   en: {
     title: "Smart district platform", api: "API reference", logout: "Log out", login: "Log in",
@@ -27,7 +27,7 @@ const TEXT = {
     meetingFailed: "Could not create the meeting",
     report: "Report a problem", track: "Track", complaints: "Complaints",
     apply: "Apply online", trackDossier: "Track a dossier", dossiers: "Dossiers", cashier: "Cash desk",
-    registry: "Civil registry",
+    registry: "Civil registry", telehealth: "Telehealth",
   },
 };
 
@@ -119,6 +119,7 @@ async function showHome() {
   $("dossiers-link").hidden = !me.grants.some((g) => DOSSIER_STAFF.includes(g.role));
   $("cashier-link").hidden = !me.grants.some((g) => CASHIERS.includes(g.role));
   $("registry-link").hidden = !me.grants.some((g) => REGISTRY_STAFF.includes(g.role));
+  $("telehealth-link").hidden = !me.grants.some((g) => TELEHEALTH_STAFF.includes(g.role));
   const [wards, shapes] = await Promise.all([
     api("GET", "/api/v1/jurisdictions?kind=ward"),
     api("GET", "/api/v1/jurisdictions/boundaries?kind=ward"),
@@ -141,6 +142,8 @@ const DOSSIER_STAFF = ["district_official", "ward_official", "registry_clerk"];
 const CASHIERS = ["cashier"];
 // Roles that work the civil-status registry (ward officials may still open it to search).
 const REGISTRY_STAFF = ["registry_clerk", "district_official"];
+// Roles that take part in telehealth: city doctors and ward clinics.
+const TELEHEALTH_STAFF = ["doctor", "clinic_staff"];
 
 const wardName = (w) => (lang === "vi" ? w.name_vi : w.name_en) || w.name || w.code;
 const mayCallMeetings = () => me.grants.some((g) => g.role === "admin" || g.role === "district_official");
@@ -211,6 +214,7 @@ function showLogin() {
   $("dossiers-link").hidden = true;
   $("cashier-link").hidden = true;
   $("registry-link").hidden = true;
+  $("telehealth-link").hidden = true;
   $("login-view").hidden = false;
 }
 
