@@ -11,8 +11,9 @@ use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::ChannelId;
 use str0m::format::{Codec, FormatParams};
-use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, Mid, Pt, Rid};
+use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive, Transmit};
+use str0m::rtp::{RtpPacket, RtpWrite, Ssrc, Vp8Descriptor, Vp8Patch};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
 
 mod forward;
@@ -20,7 +21,8 @@ mod negotiation;
 mod recording;
 
 use crate::layers::{LayerMeter, choose_layer, next_layer};
-use crate::record::{RecordCommand, RecordedFrame};
+use crate::record::{RecordCommand, RecordedPacket};
+use crate::rewrite::{Numbers, Rewriter, starts_keyframe};
 use crate::speaker::SpeakerDetector;
 
 /// A participant's handle inside the engine. Never reused within one engine.
@@ -188,6 +190,29 @@ struct TrackOut {
     preferred: Option<Rid>,
     /// When the subscriber was last moved to a lower layer.
     stepped_down_at: Option<Instant>,
+    /// Keeps the subscriber's sequence numbers and timestamps continuous across layers.
+    rewrite: Rewriter,
+    /// The publisher's payload type and the subscriber's for the same codec, last seen.
+    pt: Option<(Pt, Pt)>,
+    /// Whether the outgoing stream has been taken off the pacer.
+    unpaced: bool,
+}
+
+impl TrackOut {
+    fn new(source: (PeerId, Mid), kind: MediaKind, state: OutState) -> TrackOut {
+        TrackOut {
+            source,
+            kind,
+            state,
+            current: None,
+            target: None,
+            preferred: None,
+            stepped_down_at: None,
+            rewrite: Rewriter::default(),
+            pt: None,
+            unpaced: false,
+        }
+    }
 }
 
 struct Peer {
@@ -199,6 +224,8 @@ struct Peer {
     /// Source addresses that ICE has confirmed, for demultiplexing without asking every peer.
     addrs: Vec<SocketAddr>,
     published: Vec<Mid>,
+    /// The media section and layer of each incoming stream, as str0m resolved them.
+    incoming: HashMap<Ssrc, (Mid, Option<Rid>)>,
     outgoing: Vec<TrackOut>,
     pending: Option<SdpPendingOffer>,
     channel: Option<ChannelId>,
@@ -303,6 +330,8 @@ impl Sfu {
     fn build_rtc(&self) -> Rtc {
         let mut config = Rtc::builder()
             .set_ice_lite(true)
+            // Packets are forwarded as they came, never reassembled into frames and cut again.
+            .set_rtp_mode(true)
             .enable_bwe(Some(self.config.initial_bitrate))
             .set_stats_interval(Some(Duration::from_secs(1)));
         // Opus with in-band FEC (a lost packet is partly rebuilt from the next) and DTX (silent
@@ -348,6 +377,7 @@ impl Sfu {
                 rtc,
                 addrs: Vec::new(),
                 published: Vec::new(),
+                incoming: HashMap::new(),
                 outgoing: Vec::new(),
                 pending: None,
                 channel: None,
@@ -531,6 +561,9 @@ impl Sfu {
                     peer.addrs.push(source);
                     self.by_addr.insert(source, id);
                 }
+                // In RTP mode str0m holds one received packet until polled: poll before the
+                // next datagram, or it is lost.
+                self.drain(id);
             }
         }
     }
@@ -607,7 +640,7 @@ impl Sfu {
                 self.out.push_back(SfuOutput::Signal(id, Signal::Gone));
             }
             Event::MediaAdded(m) => self.on_media_added(id, m.mid, m.kind, m.direction),
-            Event::MediaData(data) => self.forward(id, data),
+            Event::RtpPacket(packet) => self.forward(id, packet),
             Event::KeyframeRequest(req) => {
                 let source =
                     self.peers.get_mut(&id).and_then(|p| p.out_mut_by_local(req.mid)).map(|o| (o.source, o.current));
@@ -681,15 +714,7 @@ impl Sfu {
             }
             Direction::SendOnly if peer.kind == PeerKind::Whep => {
                 // A receive-only section of the viewer's offer: a slot to fill.
-                peer.outgoing.push(TrackOut {
-                    source: (UNBOUND, mid),
-                    kind,
-                    state: OutState::ToOpen,
-                    current: None,
-                    target: None,
-                    preferred: None,
-                    stepped_down_at: None,
-                });
+                peer.outgoing.push(TrackOut::new((UNBOUND, mid), kind, OutState::ToOpen));
                 self.fill_whep(id);
             }
             _ => {}

@@ -6,6 +6,7 @@ pub mod engine;
 mod layers;
 pub mod net;
 pub mod record;
+mod rewrite;
 mod speaker;
 
 pub use engine::{JoinRequest, PeerId, PeerKind, Sfu, SfuError, Signal, TrackInfo};

@@ -1,7 +1,9 @@
-//! Recording rooms: each track's frames written, as they arrive and without transcoding, to a
-//! standard container (Opus in Ogg, VP8/VP9/AV1 in IVF, H.264 as an Annex B stream), with a
-//! `manifest.json` saying who sent which track and when. Files are written on a thread of their
-//! own so a slow disk never holds up forwarding.
+//! Recording rooms: each track's packets put back together into frames (with str0m's own
+//! depacketizers) and written, without transcoding, to a standard container (Opus in Ogg, VP8 in
+//! IVF, H.264 as an Annex B stream), with a `manifest.json` saying who sent which track and when.
+//! All of it happens on a thread of its own, so neither reassembly nor a slow disk ever holds up
+//! forwarding. VP9 and AV1 are forwarded but not recorded: str0m keeps their depacketizers to
+//! itself.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -12,28 +14,142 @@ use std::time::{Instant, SystemTime};
 
 use ogg::{PacketWriteEndInfo, PacketWriter};
 use serde::Serialize;
-use str0m::format::Codec;
+use str0m::format::{Codec, CodecExtra};
+use str0m::unversioned::{Depacketizer, H264Depacketizer, Vp8Depacketizer};
 
-/// One frame of a recorded track, as the engine hands it over.
+/// One RTP packet of a recorded track, as the engine hands it over.
 #[derive(Debug)]
-pub struct RecordedFrame {
+pub struct RecordedPacket {
     pub room: String,
     /// The publisher's identity and media section.
     pub identity: String,
     pub mid: String,
     pub codec: Codec,
-    /// RTP time in the codec's clock (48 kHz for Opus, 90 kHz for video).
+    /// The simulcast layer it belongs to: a change of layer starts the frames afresh.
+    pub layer: Option<String>,
+    /// Extended sequence number and RTP time (48 kHz for Opus, 90 kHz for video).
+    pub seq: u64,
     pub rtp_time: u64,
+    pub marker: bool,
     pub at: Instant,
-    pub data: std::sync::Arc<[u8]>,
+    pub payload: std::sync::Arc<[u8]>,
+}
+
+/// One frame put back together from its packets.
+#[derive(Debug)]
+struct RecordedFrame {
+    codec: Codec,
+    rtp_time: u64,
+    at: Instant,
+    data: Vec<u8>,
 }
 
 /// What the recorder is told.
 #[derive(Debug)]
 pub enum RecordCommand {
     Start { room: String },
-    Frame(RecordedFrame),
+    Packet(RecordedPacket),
     Stop { room: String },
+}
+
+/// Opus (RFC 7587): each packet's payload is one whole frame.
+#[derive(Debug)]
+struct WholePackets;
+
+impl Depacketizer for WholePackets {
+    fn out_size_hint(&self, packets_size: usize) -> Option<usize> {
+        Some(packets_size)
+    }
+
+    fn depacketize(
+        &mut self,
+        packet: &[u8],
+        out: &mut Vec<u8>,
+        _: &mut CodecExtra,
+    ) -> Result<(), str0m::error::PacketError> {
+        out.extend_from_slice(packet);
+        Ok(())
+    }
+
+    fn is_partition_head(&self, _: &[u8]) -> bool {
+        true
+    }
+
+    fn is_partition_tail(&self, _: bool, _: &[u8]) -> bool {
+        true
+    }
+}
+
+/// Puts one track's packets back together into frames. A frame is written only whole: after a
+/// lost packet, what follows is skipped up to the start of the next frame.
+struct Assembler {
+    depacketizer: Box<dyn Depacketizer + Send>,
+    layer: Option<String>,
+    next_seq: Option<u64>,
+    /// The RTP time of the frame being put together, if one is.
+    frame_time: Option<u64>,
+    frame: Vec<u8>,
+    extra: CodecExtra,
+}
+
+impl Assembler {
+    fn new(codec: Codec) -> Option<Assembler> {
+        let depacketizer: Box<dyn Depacketizer + Send> = match codec {
+            Codec::Opus => Box::new(WholePackets),
+            Codec::Vp8 => Box::new(Vp8Depacketizer::default()),
+            Codec::H264 => Box::new(H264Depacketizer::default()),
+            _ => return None,
+        };
+        Some(Assembler {
+            depacketizer,
+            layer: None,
+            next_seq: None,
+            frame_time: None,
+            frame: Vec::new(),
+            extra: CodecExtra::None,
+        })
+    }
+
+    fn push(&mut self, p: &RecordedPacket) -> Option<RecordedFrame> {
+        if p.layer != self.layer {
+            self.layer = p.layer.clone();
+            self.next_seq = None;
+            self.frame_time = None;
+        }
+        if let Some(next) = self.next_seq {
+            if p.seq < next {
+                // Late or repeated: its frame has been written or dropped already.
+                return None;
+            }
+            if p.seq > next {
+                self.frame_time = None;
+            }
+        }
+        self.next_seq = Some(p.seq + 1);
+        if self.frame_time != Some(p.rtp_time) {
+            if !self.depacketizer.is_partition_head(&p.payload) {
+                self.frame_time = None;
+                return None;
+            }
+            self.frame_time = Some(p.rtp_time);
+            self.frame.clear();
+            self.extra = CodecExtra::None;
+        }
+        if self.depacketizer.depacketize(&p.payload, &mut self.frame, &mut self.extra).is_err() {
+            self.frame_time = None;
+            return None;
+        }
+        if !self.depacketizer.is_partition_tail(p.marker, &p.payload) {
+            return None;
+        }
+        self.frame_time = None;
+        (!self.frame.is_empty()).then(|| RecordedFrame {
+            codec: p.codec,
+            rtp_time: p.rtp_time,
+            at: p.at,
+            data: std::mem::take(&mut self.frame),
+        })
+    }
 }
 
 /// A track in the manifest.
@@ -72,6 +188,7 @@ struct Session {
     dir: PathBuf,
     manifest: Manifest,
     tracks: HashMap<(String, String), Track>,
+    assemblers: HashMap<(String, String), Assembler>,
 }
 
 fn unix_ms(at: Instant, base: (Instant, SystemTime)) -> u128 {
@@ -105,14 +222,20 @@ fn run(root: PathBuf, rx: mpsc::Receiver<RecordCommand>) {
                     continue;
                 }
                 let manifest = Manifest { room: room.clone(), started_ms, stopped_ms: None, tracks: vec![] };
-                let session = Session { dir, manifest, tracks: HashMap::new() };
+                let session = Session { dir, manifest, tracks: HashMap::new(), assemblers: HashMap::new() };
                 write_manifest(&session);
                 tracing::info!(%room, dir = %session.dir.display(), "recording started");
                 sessions.insert(room, session);
             }
-            RecordCommand::Frame(f) => {
-                let Some(s) = sessions.get_mut(&f.room) else { continue };
-                if let Err(e) = s.write(f, base) {
+            RecordCommand::Packet(p) => {
+                let Some(s) = sessions.get_mut(&p.room) else { continue };
+                let key = (p.identity.clone(), p.mid.clone());
+                if !s.assemblers.contains_key(&key) {
+                    let Some(a) = Assembler::new(p.codec) else { continue };
+                    s.assemblers.insert(key.clone(), a);
+                }
+                let Some(frame) = s.assemblers.get_mut(&key).and_then(|a| a.push(&p)) else { continue };
+                if let Err(e) = s.write(&key, frame, base) {
                     tracing::error!(error = %e, "recording write failed");
                 }
             }
@@ -145,12 +268,12 @@ fn safe(s: &str) -> String {
 }
 
 impl Session {
-    fn write(&mut self, f: RecordedFrame, base: (Instant, SystemTime)) -> std::io::Result<()> {
-        let key = (f.identity.clone(), f.mid.clone());
+    fn write(&mut self, key: &(String, String), f: RecordedFrame, base: (Instant, SystemTime)) -> std::io::Result<()> {
         let at_ms = unix_ms(f.at, base);
-        if !self.tracks.contains_key(&key) {
+        if !self.tracks.contains_key(key) {
             let Some((ext, codec)) = container(f.codec) else { return Ok(()) };
-            let name = format!("{}-{}.{ext}", safe(&f.identity), safe(&f.mid));
+            let (identity, mid) = key.clone();
+            let name = format!("{}-{}.{ext}", safe(&identity), safe(&mid));
             let out = BufWriter::new(File::create(self.dir.join(&name))?);
             let sink = match ext {
                 "ogg" => Sink::Ogg {
@@ -163,8 +286,8 @@ impl Session {
                 _ => Sink::AnnexB { out },
             };
             let entry = TrackEntry {
-                identity: f.identity.clone(),
-                mid: f.mid.clone(),
+                identity,
+                mid,
                 codec: codec.into(),
                 file: name,
                 first_ms: at_ms,
@@ -172,13 +295,13 @@ impl Session {
                 frames: 0,
             };
             let mut track = Track { sink, entry };
-            track.begin(f.codec)?;
+            track.begin()?;
             self.tracks.insert(key.clone(), track);
             self.manifest.tracks = self.tracks.values().map(|t| t.entry.clone()).collect();
             self.manifest.tracks.sort_by(|a, b| a.file.cmp(&b.file));
             write_manifest(self);
         }
-        let track = self.tracks.get_mut(&key).expect("inserted above");
+        let track = self.tracks.get_mut(key).expect("inserted above");
         track.frame(&f)?;
         track.entry.frames += 1;
         track.entry.last_ms = at_ms;
@@ -203,8 +326,6 @@ fn container(codec: Codec) -> Option<(&'static str, &'static str)> {
     match codec {
         Codec::Opus => Some(("ogg", "opus")),
         Codec::Vp8 => Some(("ivf", "vp8")),
-        Codec::Vp9 => Some(("ivf", "vp9")),
-        Codec::Av1 => Some(("ivf", "av1")),
         Codec::H264 => Some(("h264", "h264")),
         _ => None,
     }
@@ -216,7 +337,7 @@ fn rand_serial(name: &str) -> u32 {
 }
 
 impl Track {
-    fn begin(&mut self, codec: Codec) -> std::io::Result<()> {
+    fn begin(&mut self) -> std::io::Result<()> {
         match &mut self.sink {
             Sink::Ogg { out, serial, .. } => {
                 // RFC 7845: an identification header and a comment header, each on a page of its own.
@@ -236,11 +357,7 @@ impl Track {
                 out.write_packet(tags, *serial, PacketWriteEndInfo::EndPage, 0)?;
             }
             Sink::Ivf { out, .. } => {
-                let fourcc = match codec {
-                    Codec::Vp9 => b"VP90",
-                    Codec::Av1 => b"AV01",
-                    _ => b"VP80",
-                };
+                let fourcc = b"VP80";
                 let mut h = Vec::with_capacity(32);
                 h.extend_from_slice(b"DKIF");
                 h.extend_from_slice(&0u16.to_le_bytes()); // version
@@ -265,7 +382,7 @@ impl Track {
                 // The granule position counts 48 kHz samples to the end of the packet; Opus
                 // packets from browsers are 20 ms. A page a packet keeps the delay to a minimum.
                 *granule = f.rtp_time.saturating_sub(*first_rtp) + 960;
-                out.write_packet(f.data.to_vec(), *serial, PacketWriteEndInfo::EndPage, *granule)?;
+                out.write_packet(f.data.clone(), *serial, PacketWriteEndInfo::EndPage, *granule)?;
             }
             Sink::Ivf { out, first_rtp, frames, sized } => {
                 if !*sized && f.codec == Codec::Vp8 && vp8_key_size(&f.data).is_some() {

@@ -4,6 +4,23 @@
 
 use super::*;
 
+/// The VP8 descriptor rewrite that gives a packet its shifted picture id and TL0PICIDX.
+fn vp8_patch(payload: &[u8], to: Numbers) -> Option<Vp8Patch> {
+    let d = Vp8Descriptor::parse(payload).ok()?;
+    let build = |mask: u16| {
+        let mut b = d.patch();
+        if let Some(p) = to.picture_id {
+            b = b.picture_id(p & mask);
+        }
+        if let (Some(t), Some(_)) = (to.tl0, d.tl0_pic_idx()) {
+            b = b.tl0_pic_idx(t);
+        }
+        b.build()
+    };
+    // A 7-bit picture id stays 7 bits: the low bits of the shifted value.
+    build(0x7fff).or_else(|_| build(0x7f)).ok()
+}
+
 impl Sfu {
     /// Which layer of a published track a subscriber would like at most (the size it renders).
     pub fn prefer_layer(&mut self, id: PeerId, publisher: PeerId, mid: &str, layer: Option<&str>) -> bool {
@@ -20,57 +37,108 @@ impl Sfu {
         found
     }
 
-    /// A publisher's media: measured, then written to every subscriber whose chosen layer it is.
-    pub(super) fn forward(&mut self, from: PeerId, data: MediaData) {
+    /// A publisher's RTP packet: measured, then forwarded as it came to every subscriber whose
+    /// chosen layer it is, its numbers shifted to keep each subscriber's stream continuous.
+    pub(super) fn forward(&mut self, from: PeerId, packet: RtpPacket) {
         let now = self.now;
-        let key = (from, data.mid);
+        let Some(peer) = self.peers.get_mut(&from) else { return };
+        let ssrc = packet.header.ssrc;
+        let (mid, rid) = match peer.incoming.get(&ssrc) {
+            Some(known) => *known,
+            None => {
+                let mut api = peer.rtc.direct_api();
+                let Some(s) = api.stream_rx(&ssrc) else { return };
+                let known = (s.mid(), s.rid());
+                peer.incoming.insert(ssrc, known);
+                known
+            }
+        };
+        let in_pt = packet.header.payload_type;
+        let Some(params) = peer.rtc.codec_config().find(|p| p.pt() == in_pt).copied() else { return };
+        let codec = params.spec().codec;
+        let clock = params.spec().clock_rate.get();
+        let key = (from, mid);
         let Some(track) = self.tracks.get_mut(&key) else { return };
-        let new_layer = track.meter.record(data.rid, data.data.len(), now);
+        let new_layer = track.meter.record(rid, packet.payload.len(), now);
         let kind = track.kind;
         let layered = !track.meter.rids().is_empty();
         let subscribers = track.subscribers.clone();
         if kind == MediaKind::Audio
-            && let Some(level) = data.ext_vals.audio_level
-            && let Some(p) = self.peers.get(&from)
-            && let Some(d) = self.speakers.get_mut(&p.room)
+            && let Some(level) = packet.header.ext_vals.audio_level
+            && let Some(d) = self.speakers.get_mut(&peer.room)
         {
             d.record(from, level, now);
         }
-        let keyframe = data.is_keyframe();
-        let mut want_keyframe: Vec<Option<Rid>> = self.record(from, &data).into_iter().collect();
+        let keyframe = kind == MediaKind::Video && starts_keyframe(codec, &packet.payload);
+        let numbers = Numbers::of(*packet.seq_no, packet.header.timestamp, codec, &packet.payload);
+        // The header extensions that describe the media travel on; str0m sets its own.
+        let mut ext = packet.header.ext_vals.clone();
+        ext.mid = None;
+        ext.rid = None;
+        ext.rid_repair = None;
+        ext.transport_cc = None;
+        ext.abs_send_time = None;
+        let mut want_keyframe: Vec<Option<Rid>> =
+            self.record(from, mid, rid, codec, keyframe, &packet).into_iter().collect();
         for (sub, local) in subscribers {
-            let Some(peer) = self.peers.get_mut(&sub) else { continue };
-            let Some(out) = peer.outgoing.iter_mut().find(|o| o.state == OutState::Open(local) && o.source == key)
-            else {
+            let Some(Peer { rtc, outgoing, dirty, .. }) = self.peers.get_mut(&sub) else { continue };
+            let Some(out) = outgoing.iter_mut().find(|o| o.state == OutState::Open(local) && o.source == key) else {
                 continue;
             };
-            if layered && data.rid != out.current {
-                // Switch layers only on a keyframe of the layer switched to.
-                if data.rid != out.target {
+            if (layered && rid != out.current) || !out.rewrite.started() {
+                // Switch layers (or start) only on a keyframe of the layer switched to; a track
+                // without layers starts anywhere, and its subscriber asks for a keyframe.
+                if layered && rid != out.target {
                     continue;
                 }
-                if !keyframe {
-                    if !want_keyframe.contains(&data.rid) {
-                        want_keyframe.push(data.rid);
+                if layered && !keyframe {
+                    if !want_keyframe.contains(&rid) {
+                        want_keyframe.push(rid);
                     }
                     continue;
                 }
-                out.current = out.target;
+                out.current = rid;
+                out.rewrite.switch(now, numbers, clock);
             }
-            if !data.contiguous && kind == MediaKind::Video && !want_keyframe.contains(&data.rid) {
-                want_keyframe.push(data.rid);
+            let Some(mapped) = out.rewrite.map(now, numbers) else { continue };
+            let pt = match out.pt {
+                Some((from_pt, to_pt)) if from_pt == in_pt => to_pt,
+                _ => {
+                    let Some(to_pt) = rtc
+                        .codec_config()
+                        .match_params(params)
+                        .map(|p| p.pt())
+                        .filter(|pt| rtc.media(local).is_some_and(|m| m.remote_pts().contains(pt)))
+                    else {
+                        continue;
+                    };
+                    out.pt = Some((in_pt, to_pt));
+                    to_pt
+                }
+            };
+            let patch =
+                if codec == Codec::Vp8 && out.rewrite.shifts_vp8() { vp8_patch(&packet.payload, mapped) } else { None };
+            let mut api = rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(local, None) else { continue };
+            if !out.unpaced {
+                // Publishers pace what they send; holding it again here only adds delay.
+                tx.set_unpaced(true);
+                out.unpaced = true;
             }
-            let Some(writer) = peer.rtc.writer(local) else { continue };
-            let Some(pt) = writer.match_params(data.params) else { continue };
-            if let Err(e) = writer.write(pt, data.network_time, data.time, data.data.clone()) {
-                tracing::debug!(peer = %sub, error = %e, "write failed");
+            let mut write = RtpWrite::new(pt, mapped.seq.into(), mapped.ts, packet.timestamp, packet.payload.clone())
+                .marker(packet.header.marker)
+                .ext_vals(ext.clone())
+                .nackable(kind == MediaKind::Video);
+            if let Some(patch) = patch {
+                write = write.vp8_patch(patch);
             }
-            peer.dirty = true;
-            metrics::counter!("q10_sfu_forwarded_frames_total").increment(1);
+            tx.write_rtp(write);
+            *dirty = true;
+            metrics::counter!("q10_sfu_forwarded_packets_total").increment(1);
         }
         want_keyframe.dedup();
         for rid in want_keyframe {
-            self.request_keyframe(from, data.mid, rid);
+            self.request_keyframe(from, mid, rid);
         }
         if new_layer {
             // A newly seen layer may change what fits for every subscriber.
@@ -138,10 +206,8 @@ impl Sfu {
         }
         t.last_keyframe_request.insert(rid, now);
         let Some(peer) = self.peers.get_mut(&publisher) else { return };
-        if let Some(mut w) = peer.rtc.writer(mid)
-            && w.is_request_keyframe_possible(KeyframeRequestKind::Pli)
-        {
-            let _ = w.request_keyframe(rid, KeyframeRequestKind::Pli);
+        if let Some(rx) = peer.rtc.direct_api().stream_rx_by_mid(mid, rid) {
+            rx.request_keyframe(KeyframeRequestKind::Pli);
             peer.dirty = true;
             metrics::counter!("q10_sfu_keyframe_requests_total").increment(1);
         }

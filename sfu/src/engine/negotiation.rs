@@ -34,15 +34,7 @@ impl Sfu {
         }
         let peer = self.peers.get_mut(&id).expect("present above");
         for (i, local, source) in &bound {
-            peer.outgoing[*i] = TrackOut {
-                source: *source,
-                kind: peer.outgoing[*i].kind,
-                state: OutState::Open(*local),
-                current: None,
-                target: None,
-                preferred: None,
-                stepped_down_at: None,
-            };
+            peer.outgoing[*i] = TrackOut::new(*source, peer.outgoing[*i].kind, OutState::Open(*local));
         }
         for (_, local, source) in bound {
             if let Some(t) = self.tracks.get_mut(&source) {
@@ -59,15 +51,7 @@ impl Sfu {
             return;
         }
         let Some(kind) = self.tracks.get(&source).map(|t| t.kind) else { return };
-        peer.outgoing.push(TrackOut {
-            source,
-            kind,
-            state: OutState::ToOpen,
-            current: None,
-            target: None,
-            preferred: None,
-            stepped_down_at: None,
-        });
+        peer.outgoing.push(TrackOut::new(source, kind, OutState::ToOpen));
         self.negotiate(id);
     }
 

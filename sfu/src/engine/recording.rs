@@ -1,4 +1,4 @@
-//! Which frames of a recorded room go to the recorder: every track, and for simulcast the best
+//! Which packets of a recorded room go to the recorder: every track, and for simulcast the best
 //! layer, switching on keyframes.
 
 use super::*;
@@ -24,40 +24,51 @@ impl Sfu {
         self.recording.contains(room)
     }
 
-    /// Hands a frame to the recorder if its room is recorded: for simulcast, the best live
+    /// Hands a packet to the recorder if its room is recorded: for simulcast, the best live
     /// layer, switching only on keyframes. Returns a layer to ask a keyframe of, if any.
-    pub(super) fn record(&mut self, from: PeerId, data: &MediaData) -> Option<Option<Rid>> {
+    pub(super) fn record(
+        &mut self,
+        from: PeerId,
+        mid: Mid,
+        rid: Option<Rid>,
+        codec: Codec,
+        keyframe: bool,
+        packet: &RtpPacket,
+    ) -> Option<Option<Rid>> {
         let peer = self.peers.get(&from)?;
         if !self.recording.contains(&peer.room) {
             return None;
         }
-        let key = (from, data.mid);
+        let key = (from, mid);
         let track = self.tracks.get(&key)?;
         let best = track.meter.best(self.now);
         // Audio can start anywhere; video only on a keyframe.
-        let can_start = data.is_keyframe() || track.kind == MediaKind::Audio;
+        let can_start = keyframe || track.kind == MediaKind::Audio;
         let current = self.recorded_layer.get(&key).copied();
-        let write = if current == Some(data.rid) {
+        let write = if current == Some(rid) {
             true
-        } else if data.rid == best && can_start {
-            // The first frame, or the best layer's keyframe: write from this layer on.
+        } else if rid == best && can_start {
+            // The first packet, or the start of the best layer's keyframe: write from it on.
             self.recorded_layer.insert(key, best);
             true
         } else {
             false
         };
-        let wants_keyframe = current != Some(best) && data.rid == best && !can_start;
+        let wants_keyframe = current != Some(best) && rid == best && !can_start;
         if write {
-            let frame = RecordedFrame {
+            let packet = RecordedPacket {
                 room: peer.room.clone(),
                 identity: peer.identity.clone(),
-                mid: data.mid.to_string(),
-                codec: data.params.spec().codec,
-                rtp_time: data.time.numer(),
-                at: data.network_time,
-                data: data.data.clone(),
+                mid: mid.to_string(),
+                codec,
+                layer: rid.map(|r| r.to_string()),
+                seq: *packet.seq_no,
+                rtp_time: packet.time.numer(),
+                marker: packet.header.marker,
+                at: packet.timestamp,
+                payload: packet.payload.clone(),
             };
-            self.out.push_back(SfuOutput::Record(RecordCommand::Frame(frame)));
+            self.out.push_back(SfuOutput::Record(RecordCommand::Packet(packet)));
         }
         wants_keyframe.then_some(best)
     }
