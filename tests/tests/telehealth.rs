@@ -13,7 +13,7 @@ use q10_tests::{Demo, Engine, TestDb, demo_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 q10_tests::on_both_engines!(
     a_clinic_books_waits_and_is_admitted_and_the_doctor_writes_the_note,
@@ -38,7 +38,7 @@ impl Notifier for Reminders {
     }
 }
 
-/// A demo served with a clock the test moves, starting at a whole hour in the working day.
+/// A demo served with a clock the test moves, starting now.
 async fn setup(engine: Engine, notifier: Option<Arc<Reminders>>) -> Option<(TestDb, Demo, Arc<ManualClock>)> {
     let db = TestDb::new(engine).await?;
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
@@ -53,6 +53,15 @@ async fn setup(engine: Engine, notifier: Option<Arc<Reminders>>) -> Option<(Test
 
 fn at(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap()
+}
+
+/// The first 19:00 in Vietnam at least `ahead` of `now`: outside the demo doctor's office hours,
+/// so the slots a test publishes never meet the demo schedule, whatever the time of day.
+fn evening(now: OffsetDateTime, ahead: Duration) -> OffsetDateTime {
+    let vn = UtcOffset::from_hms(7, 0, 0).unwrap();
+    let earliest = (now + ahead).to_offset(vn);
+    let seven = earliest.date().with_hms(19, 0, 0).unwrap().assume_offset(vn);
+    if seven >= earliest { seven } else { seven + Duration::days(1) }
 }
 
 /// Publishes an hour of 15-minute slots starting `from`; their ids.
@@ -100,7 +109,7 @@ async fn a_clinic_books_waits_and_is_admitted_and_the_doctor_writes_the_note(eng
     let Some((_db, demo, clock)) = setup(engine, None).await else { return };
     let doctor = demo.token(Role::Doctor).await;
     let clinic = demo.token(Role::ClinicStaff).await;
-    let start = clock.now() + Duration::days(2);
+    let start = evening(clock.now(), Duration::days(2));
     let slots = publish(&demo, &doctor, start).await;
     assert_eq!(slots.len(), 4, "an hour of 15-minute slots");
     let again: Value = demo
@@ -153,7 +162,7 @@ async fn a_clinic_books_waits_and_is_admitted_and_the_doctor_writes_the_note(eng
     assert_eq!(status, StatusCode::OK);
     assert_eq!(a["consent"]["recording"], false);
     assert_eq!(act(&demo, &clinic, id, "arrive", json!({})).await.0, StatusCode::CONFLICT, "two days early");
-    clock.advance(Duration::days(2) - Duration::minutes(10));
+    clock.advance(start - Duration::minutes(10) - clock.now());
     let (status, a) = act(&demo, &clinic, id, "arrive", json!({})).await;
     assert_eq!((status, a["status"].as_str()), (StatusCode::OK, Some("arrived")));
 
@@ -207,7 +216,7 @@ async fn rescheduling_cancelling_and_blocking_move_the_slots(engine: Engine) {
     let doctor = demo.token(Role::Doctor).await;
     let clinic = demo.token(Role::ClinicStaff).await;
     let doctor_id = demo.get_json("/api/v1/me", &doctor).await["id"].as_i64().unwrap();
-    let slots = publish(&demo, &doctor, clock.now() + Duration::days(3)).await;
+    let slots = publish(&demo, &doctor, evening(clock.now(), Duration::days(3))).await;
     let (_, a) = book(&demo, &clinic, slots[0]).await;
     let id = a["id"].as_i64().unwrap();
 
@@ -269,12 +278,13 @@ async fn reminders_go_out_a_day_ahead_without_the_number_in_the_outbox(engine: E
     let Some((_db, demo, clock)) = setup(engine, Some(notifier.clone())).await else { return };
     let doctor = demo.token(Role::Doctor).await;
     let clinic = demo.token(Role::ClinicStaff).await;
-    let slots = publish(&demo, &doctor, clock.now() + Duration::hours(30)).await;
+    let start = evening(clock.now(), Duration::hours(30));
+    let slots = publish(&demo, &doctor, start).await;
     let (_, a) = book(&demo, &clinic, slots[0]).await;
     let id = a["id"].as_i64().unwrap();
     let state = &demo.server.state;
-    assert_eq!(q10_core::telehealth::queue_reminders(state, clock.now()).await.unwrap(), 0, "30 hours ahead");
-    clock.advance(Duration::hours(7));
+    assert_eq!(q10_core::telehealth::queue_reminders(state, clock.now()).await.unwrap(), 0, "more than a day ahead");
+    clock.advance(start - Duration::hours(23) - clock.now());
     assert_eq!(q10_core::telehealth::queue_reminders(state, clock.now()).await.unwrap(), 1);
     assert_eq!(q10_core::telehealth::queue_reminders(state, clock.now()).await.unwrap(), 0, "one reminder each");
     let queued = state.store.outbox_due(clock.now(), 10).await.unwrap();
@@ -286,7 +296,7 @@ async fn reminders_go_out_a_day_ahead_without_the_number_in_the_outbox(engine: E
     assert_eq!(notifier.0.lock().unwrap().clone(), vec![(id, "0901234567".to_string())]);
     let a = demo.get_json(&format!("/api/v1/telehealth/appointments/{id}"), &clinic).await;
     assert!(a["reminded_at"].is_string());
-    // Moved to another day, it is reminded again when that day comes.
+    // Moved to another slot, it is reminded again before that one.
     let (status, _) = act(&demo, &clinic, id, "reschedule", json!({ "slot_id": slots[1] })).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(q10_core::telehealth::queue_reminders(state, clock.now()).await.unwrap(), 1);
@@ -308,7 +318,7 @@ async fn the_fhir_facade_books_reads_and_updates_with_versions(engine: Engine) {
         StatusCode::UNAUTHORIZED
     );
 
-    let start = clock.now() + Duration::days(5);
+    let start = evening(clock.now(), Duration::days(5));
     let slots = publish(&demo, &doctor, start).await;
     let schedules = demo.get_json("/fhir/Schedule", &clinic).await;
     assert_eq!(schedules["type"], "searchset");
