@@ -62,6 +62,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/extract", get(|| async { file("extract.html") }))
         .route("/telehealth", get(|| async { file("telehealth.html") }))
         .route("/visit", get(|| async { file("visit.html") }))
+        .route("/console", get(|| async { file("console.html") }))
         .route("/assets/{*path}", get(|Path(path): Path<String>| async move { file(&format!("assets/{path}")) }))
 }
 
@@ -96,6 +97,7 @@ mod tests {
             "extract.html",
             "telehealth.html",
             "visit.html",
+            "console.html",
         ];
         for page in pages {
             let html = std::str::from_utf8(STATIC.get_file(page).expect("the page is embedded").contents()).unwrap();

@@ -12,7 +12,7 @@ const TEXT = {
     meetings: "Cuộc họp", meetingTitle: "Tiêu đề", startsAt: "Bắt đầu", newMeeting: "Tạo cuộc họp",
     create: "Tạo", join: "Tham gia", noMeetings: "Chưa có cuộc họp nào.", pickWard: "Chọn ít nhất một phường.",
     meetingFailed: "Không tạo được cuộc họp",
-    report: "Phản ánh", track: "Theo dõi", complaints: "Xử lý phản ánh",
+    report: "Phản ánh", track: "Theo dõi", complaints: "Xử lý phản ánh", console: "Trung tâm giám sát",
     apply: "Nộp hồ sơ", trackDossier: "Tra cứu hồ sơ", dossiers: "Xử lý hồ sơ", cashier: "Thu ngân",
     registry: "Hộ tịch", telehealth: "Khám bệnh từ xa",
   },
@@ -25,7 +25,7 @@ const TEXT = {
     meetings: "Meetings", meetingTitle: "Title", startsAt: "Starts", newMeeting: "New meeting",
     create: "Create", join: "Join", noMeetings: "No meetings yet.", pickWard: "Choose at least one ward.",
     meetingFailed: "Could not create the meeting",
-    report: "Report a problem", track: "Track", complaints: "Complaints",
+    report: "Report a problem", track: "Track", complaints: "Complaints", console: "Monitoring console",
     apply: "Apply online", trackDossier: "Track a dossier", dossiers: "Dossiers", cashier: "Cash desk",
     registry: "Civil registry", telehealth: "Telehealth",
   },
@@ -116,6 +116,7 @@ async function showHome() {
   $("who").textContent = me.display_name + " (" + me.username + ")";
   $("grants").textContent = me.grants.map((g) => g.role + " @ " + g.jurisdiction).join(", ");
   $("complaints-link").hidden = !me.grants.some((g) => COMPLAINT_STAFF.includes(g.role));
+  $("console-link").hidden = !me.grants.some((g) => MONITOR_STAFF.includes(g.role));
   $("dossiers-link").hidden = !me.grants.some((g) => DOSSIER_STAFF.includes(g.role));
   $("cashier-link").hidden = !me.grants.some((g) => CASHIERS.includes(g.role));
   $("registry-link").hidden = !me.grants.some((g) => REGISTRY_STAFF.includes(g.role));
@@ -137,6 +138,8 @@ async function showHome() {
 
 // Roles that work the complaints queue.
 const COMPLAINT_STAFF = ["district_official", "ward_official", "complaint_handler", "operator"];
+// Roles that watch the monitoring console (alerts and sensors).
+const MONITOR_STAFF = ["admin", "operator", "district_official", "ward_official"];
 // Roles that handle dossiers, and that take payments at the cash desk.
 const DOSSIER_STAFF = ["district_official", "ward_official", "registry_clerk"];
 const CASHIERS = ["cashier"];
@@ -211,6 +214,7 @@ function showLogin() {
   $("home-view").hidden = true;
   $("logout").hidden = true;
   $("complaints-link").hidden = true;
+  $("console-link").hidden = true;
   $("dossiers-link").hidden = true;
   $("cashier-link").hidden = true;
   $("registry-link").hidden = true;

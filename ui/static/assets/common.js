@@ -108,6 +108,36 @@ export async function api(method, path, body, { anonymous = false, retried = fal
   return data;
 }
 
+// Follows the live feed (Server-Sent Events, `/api/v1/events`): `changed(data)` for each event
+// of `kinds`, and `changed(null)` when the feed fell behind or came back after a drop, as events
+// may have been missed; `state(true|false)` as the connection comes and goes. The browser
+// reconnects by itself.
+export function followFeed(kinds, changed, state) {
+  const source = new EventSource("/api/v1/events");
+  let live = null;
+  const heard = (ev) => {
+    let data = null;
+    try {
+      data = JSON.parse(ev.data);
+    } catch (_) {
+      data = null;
+    }
+    changed(data);
+  };
+  for (const kind of kinds) source.addEventListener(kind, heard);
+  source.addEventListener("lagged", () => changed(null));
+  source.addEventListener("open", () => {
+    if (live === false) changed(null);
+    live = true;
+    state(true);
+  });
+  source.addEventListener("error", () => {
+    live = false;
+    state(false);
+  });
+  window.addEventListener("pagehide", () => source.close());
+}
+
 // An element with attributes (`class`, `text` and `on<event>` handled specially) and children.
 export function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);

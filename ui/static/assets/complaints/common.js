@@ -6,7 +6,7 @@ import { TEXT } from "./text.js";
 
 addText(TEXT);
 
-export { $, ApiError, api, applyText, currentLang, el, pair, setupLang, size, t, unitName, when } from "../common.js";
+export { $, ApiError, api, applyText, currentLang, el, followFeed, pair, setupLang, size, t, unitName, when } from "../common.js";
 
 export const statusLabel = (s) => t("st_" + s);
 export const actionLabel = (a) => t("ac_" + a);

@@ -2,7 +2,7 @@
 // kept fresh by the live feed (Server-Sent Events), and the detail panel of the one chosen.
 // Needs a staff session from the home page's login.
 
-import { $, api, currentLang, el, setupLang, statusBadge, t, when } from "./common.js";
+import { $, api, currentLang, el, followFeed, setupLang, statusBadge, t, when } from "./common.js";
 import { openComplaint, refreshDetail, renderDetail, setupDetail, shownId } from "./detail.js";
 
 const STAFF = ["district_official", "ward_official", "complaint_handler", "operator"];
@@ -127,29 +127,10 @@ function changed(id) {
 }
 
 function listen() {
-  const source = new EventSource("/api/v1/events");
-  const heard = (ev) => {
-    let data = null;
-    try {
-      data = JSON.parse(ev.data);
-    } catch (_) {
-      data = null;
-    }
-    changed(data ? data.id : null);
-  };
-  source.addEventListener("complaint.created", heard);
-  source.addEventListener("complaint.changed", heard);
-  source.addEventListener("lagged", () => changed(null));
-  source.addEventListener("open", () => {
-    if (live === false) changed(null);
-    live = true;
+  followFeed(["complaint.created", "complaint.changed"], (data) => changed(data ? data.id : null), (on) => {
+    live = on;
     renderLive();
   });
-  source.addEventListener("error", () => {
-    live = false;
-    renderLive();
-  });
-  window.addEventListener("pagehide", () => source.close());
 }
 
 function redraw() {

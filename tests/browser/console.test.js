@@ -1,0 +1,124 @@
+// The operators' monitoring console: the operator logs in, opens the console from the home page,
+// registers a server-room thermometer in Phường 1 with a critical upper threshold; a gateway sends
+// a reading past it, and the alert appears on the open page without a reload (pushed by the live
+// feed) with the critical banner; the operator acknowledges it, assigns it to the ward's
+// official and resolves it with a note; the page reads in English too.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { BASE, demoAccounts, launch, until } from "./lib.js";
+
+const WARD = "27211"; // Phường 1
+let browser;
+const problems = [];
+
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  if (browser) await browser.close();
+});
+
+// A gateway's key, made with the command an administrator would use.
+function gatewayKey() {
+  return execFileSync(process.env.Q10_BIN, ["apikey", "create", "console-test-gateway", "--data", process.env.Q10_DATA], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  }).trim();
+}
+
+async function send(key, sensor, value) {
+  const res = await fetch(`${BASE}/api/v1/sensors/readings`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": key },
+    body: JSON.stringify({ readings: [{ sensor, at: new Date().toISOString(), value }] }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  return JSON.parse(text);
+}
+
+test("an operator sees a sensor's alert pushed live, acknowledges, assigns and resolves it", async () => {
+  const account = demoAccounts().find((a) => a.username === "operator");
+  const page = await (await browser.newContext({ locale: "vi-VN", viewport: { width: 1366, height: 768 } })).newPage();
+  page.on("pageerror", (e) => problems.push(e.message));
+  // Refused requests (the deliberate bad inputs below) are logged by the browser; script errors
+  // are what must not happen.
+  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && problems.push(m.text()));
+  await page.goto(BASE + "/");
+  await page.locator('#login-form input[name="username"]').fill(account.username);
+  await page.locator('#login-form input[name="password"]').fill(account.password);
+  await page.locator('#login-form button[type="submit"]').click();
+  await page.locator("#console-link").click();
+  await page.waitForURL(/\/console$/);
+  await until("the live feed to connect", async () => (await page.locator("#live-state").textContent()).includes("●"));
+
+  // Registering a sensor; a bad threshold pair is refused with a clear reason first.
+  const code = "p1-server-room-" + Date.now();
+  await page.locator("#s-code").fill(code);
+  await page.locator("#s-name").fill("Nhiệt độ phòng máy chủ UBND Phường 1");
+  await page.locator("#s-kind").selectOption("temperature");
+  await page.locator("#s-where").selectOption(WARD);
+  await page.locator("#s-low").fill("35");
+  await page.locator("#s-high").fill("30");
+  await page.locator("#s-severity").selectOption("critical");
+  await page.locator('#sensor-form button[type="submit"]').click();
+  await until("the threshold error", () => page.locator("#sensor-error").isVisible());
+  await page.locator("#s-low").fill("10");
+  await page.locator('#sensor-form button[type="submit"]').click();
+  const row = page.locator(`#sensor-table tr[data-code="${code}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), /Phường 1/);
+
+  await page.locator("#sound").check();
+  const key = gatewayKey();
+  const report = await send(key, code, 34.5);
+  assert.equal(report.alerts_raised.length, 1);
+  const id = report.alerts_raised[0];
+  const alertRow = page.locator(`#alert-table tr[data-id="${id}"]`);
+  await alertRow.waitFor({ timeout: 10_000 });
+  assert.match(await alertRow.textContent(), /Khẩn cấp/);
+  assert.match(await alertRow.textContent(), /Mới/);
+  assert.ok(await page.locator("#critical").isVisible(), "a new critical alert shows the banner");
+  assert.match(await row.textContent(), /34\.5/, "the sensor shows its latest value");
+
+  await alertRow.getByRole("button", { name: /Tiếp nhận cảnh báo/ }).click();
+  await until("the alert to be acknowledged", async () => /Đã tiếp nhận/.test(await alertRow.textContent()));
+
+  await alertRow.getByRole("button", { name: /Mở cảnh báo/ }).click();
+  await page.locator("#assignee").fill("ward1.official");
+  await page.locator("#do-assign").click();
+  await until("the assignee", async () => /Cán bộ Phường 1/.test(await alertRow.textContent()));
+  await page.locator("#assignee").fill("nobody.here");
+  await page.locator("#do-assign").click();
+  await until("the refusal of an unknown colleague", () => page.locator("#act-error").isVisible());
+
+  // Back within the threshold; then resolved with what was done.
+  await send(key, code, 24);
+  await until("the reading to clear on the page", async () => /24/.test(await row.textContent()));
+  await page.locator("#resolve-note").fill("Đã khởi động lại máy lạnh phòng máy chủ");
+  await page.locator("#do-resolve").click();
+  await until("the alert to be resolved", async () => /Đã xử lý xong/.test(await alertRow.textContent()));
+  assert.ok(await page.locator("#do-resolve").isDisabled(), "a resolved alert takes no more actions");
+  assert.match(await page.locator("#d-facts").textContent(), /máy lạnh/);
+
+  await page.locator("#lang").click();
+  assert.equal(await page.locator("h1 span").textContent(), "Monitoring console");
+  assert.match(await alertRow.textContent(), /Resolved/);
+  assert.deepEqual(problems, []);
+});
+
+test("a clinic's account is turned away from the console", async () => {
+  const account = demoAccounts().find((a) => a.username === "ward1.clinic");
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(BASE + "/");
+  await page.locator('#login-form input[name="username"]').fill(account.username);
+  await page.locator('#login-form input[name="password"]').fill(account.password);
+  await page.locator('#login-form button[type="submit"]').click();
+  await page.locator("#logout").waitFor();
+  assert.ok(await page.locator("#console-link").isHidden(), "no link to the console");
+  await page.goto(BASE + "/console");
+  await page.locator("#gate").waitFor();
+  assert.ok(await page.locator("#console-view").isHidden());
+});

@@ -1,0 +1,278 @@
+// The operators' console: alerts of the caller's units, pushed by the live feed (Server-Sent
+// Events) as they are raised and change, with acknowledge, assign and resolve; a visual cue and,
+// when switched on, a sound for a new critical alert; the sensors with their latest reading, and
+// registering one. Needs a staff session from the home page's login.
+
+import { $, api, currentLang, el, followFeed, setupLang, t, when } from "../common.js";
+import "./text.js";
+
+const READERS = ["admin", "operator", "district_official", "ward_official"];
+const MANAGERS = ["admin", "operator"];
+const STATUSES = ["open", "acknowledged", "resolved"];
+const SEVERITIES = ["critical", "high", "medium", "low", "informational"];
+const KINDS = ["temperature", "humidity", "door", "air_quality", "flood_level", "noise"];
+
+let me = null;
+let units = [];
+let alerts = [];
+let sensors = [];
+let chosen = null;
+let live = null;
+// Alerts already seen, so that only new critical ones ring.
+const known = new Set();
+let first = true;
+
+const unitName = (code, fallback) => {
+  const u = units.find((x) => x.code === code);
+  return u ? (currentLang() === "vi" ? u.name_vi : u.name_en) || code : fallback || code;
+};
+const badge = (cls, text) => el("span", { class: cls, text });
+const severityBadge = (s) => badge("badge severity-" + s, t("sev_" + s));
+const statusBadge = (s) => badge("status alert-" + s, t("ast_" + s));
+
+function gate(message) {
+  $("gate-text").textContent = message;
+  $("gate").hidden = false;
+  $("console-view").hidden = true;
+}
+
+function renderLive() {
+  $("live-state").textContent = live === null ? "" : live ? t("liveOn") : t("liveOff");
+}
+
+function renderAlerts() {
+  const body = $("alert-table").tBodies[0];
+  body.replaceChildren(...alerts.map((a) => {
+    const open = el("button", { type: "button", class: "link-button", text: a.title, "aria-label": t("openAlert", { title: a.title }) });
+    open.addEventListener("click", () => choose(a.id));
+    const tr = el("tr", { "data-id": String(a.id), class: a.id === chosen ? "chosen" : "" },
+      el("td", {}, severityBadge(a.severity)),
+      el("td", {}, open, a.value == null ? "" : el("span", { class: "muted", text: " " + a.value })),
+      el("td", { text: unitName(a.unit_code, a.unit_name) }),
+      el("td", {}, statusBadge(a.status)),
+      el("td", { text: when(a.raised_at) }),
+      el("td", { text: a.assignee || "" }),
+      el("td", {}, a.status === "open" ? quickAck(a) : ""));
+    return tr;
+  }));
+  $("alerts-empty").hidden = alerts.length > 0;
+  renderDetail();
+}
+
+function quickAck(a) {
+  const b = el("button", { type: "button", class: "secondary", text: t("acknowledge"), "aria-label": t("ackAlert", { title: a.title }) });
+  b.addEventListener("click", () => act(a.id, { action: "acknowledge" }));
+  return b;
+}
+
+function renderDetail() {
+  const a = alerts.find((x) => x.id === chosen);
+  $("detail-empty").hidden = Boolean(a);
+  $("detail-body").hidden = !a;
+  if (!a) return;
+  const facts = [
+    [t("col_alert"), a.title],
+    [t("col_severity"), t("sev_" + a.severity)],
+    [t("col_status"), t("ast_" + a.status)],
+    [t("col_unit"), unitName(a.unit_code, a.unit_name)],
+    [t("condition"), t("cond_" + a.condition)],
+    [t("col_value"), a.value == null ? "" : String(a.value)],
+    [t("col_raised"), when(a.raised_at)],
+    [t("cleared"), a.cleared_at ? when(a.cleared_at) : t("stillOn")],
+    [t("acknowledgedBy"), a.acknowledged_by ? a.acknowledged_by + " · " + when(a.acknowledged_at) : ""],
+    [t("col_assignee"), a.assignee || ""],
+    [t("resolvedBy"), a.resolved_by ? a.resolved_by + " · " + when(a.resolved_at) : ""],
+    [t("resolveNote"), a.note || ""],
+  ].filter(([, v]) => v !== "");
+  $("d-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
+  const done = a.status === "resolved";
+  $("do-ack").disabled = a.status !== "open";
+  $("do-assign").disabled = done;
+  $("do-resolve").disabled = done;
+}
+
+function choose(id) {
+  chosen = id;
+  $("act-error").hidden = true;
+  $("act-done").textContent = "";
+  renderAlerts();
+  $("detail-title").focus();
+}
+
+async function act(id, action) {
+  $("act-error").hidden = true;
+  $("act-done").textContent = "";
+  try {
+    await api("POST", `/api/v1/alerts/${id}/actions`, action);
+    $("act-done").textContent = t("done_" + action.action);
+    if (action.action === "resolve") $("resolve-note").value = "";
+    await loadAlerts();
+  } catch (e) {
+    $("act-error").textContent = e.message;
+    $("act-error").hidden = false;
+    if (chosen === id) $("act-error").focus();
+  }
+}
+
+// A short two-tone chime, made here rather than fetched.
+function chime() {
+  if (!$("sound").checked) return;
+  try {
+    const ctx = new AudioContext();
+    [880, 660].forEach((f, i) => {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.frequency.value = f;
+      gain.gain.value = 0.2;
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(ctx.currentTime + i * 0.2);
+      osc.stop(ctx.currentTime + i * 0.2 + 0.18);
+    });
+  } catch (_) {
+    // No audio device: the visual cue remains.
+  }
+}
+
+function cue(fresh) {
+  const critical = fresh.filter((a) => a.severity === "critical" && a.status === "open");
+  if (!critical.length) return;
+  const box = $("critical");
+  box.textContent = t("newCritical", { title: critical.map((a) => a.title).join(", ") });
+  box.hidden = false;
+  chime();
+}
+
+async function loadAlerts() {
+  const status = $("a-status").value;
+  try {
+    const list = await api("GET", "/api/v1/alerts" + (status ? "?status=" + status : ""));
+    // Open first, then the most severe, then the newest.
+    const rank = (a) => [STATUSES.indexOf(a.status), SEVERITIES.indexOf(a.severity)];
+    alerts = list.sort((x, y) => {
+      const [a, b] = [rank(x), rank(y)];
+      return a[0] - b[0] || a[1] - b[1] || y.raised_at.localeCompare(x.raised_at);
+    });
+    $("alerts-error").hidden = true;
+  } catch (e) {
+    $("alerts-error").textContent = e.message;
+    $("alerts-error").hidden = false;
+    return;
+  }
+  const fresh = alerts.filter((a) => !known.has(a.id));
+  fresh.forEach((a) => known.add(a.id));
+  if (!first) cue(fresh);
+  first = false;
+  renderAlerts();
+}
+
+function renderSensors() {
+  $("sensor-table").tBodies[0].replaceChildren(...sensors.map((s) => {
+    const limits = [s.low == null ? null : "≥ " + s.low, s.high == null ? null : "≤ " + s.high].filter(Boolean).join(" · ");
+    const value = s.last_value == null ? "—" : `${s.last_value} ${s.unit}`;
+    const outside = s.last_value != null && ((s.high != null && s.last_value > s.high) || (s.low != null && s.last_value < s.low));
+    return el("tr", { "data-code": s.code },
+      el("td", { text: s.code }),
+      el("td", { text: s.name }),
+      el("td", { text: unitName(s.unit_code, s.unit_name) }),
+      el("td", { class: outside ? "outside" : "", text: value + (outside ? " ⚠" : "") }),
+      el("td", { text: limits }),
+      el("td", { text: s.last_at ? when(s.last_at) : "" }));
+  }));
+  $("sensors-empty").hidden = sensors.length > 0;
+}
+
+async function loadSensors() {
+  try {
+    sensors = await api("GET", "/api/v1/sensors");
+    $("sensors-error").hidden = true;
+  } catch (e) {
+    $("sensors-error").textContent = e.message;
+    $("sensors-error").hidden = false;
+    return;
+  }
+  renderSensors();
+}
+
+function fillSelects() {
+  const keep = (select, options) => {
+    const v = select.value;
+    select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+    if (options.some(([o]) => o === v)) select.value = v;
+  };
+  keep($("a-status"), [["", t("allAlerts")], ...STATUSES.map((s) => [s, t("ast_" + s)])]);
+  keep($("s-kind"), KINDS.map((k) => [k, t("kind_" + k)]));
+  keep($("s-severity"), SEVERITIES.map((s) => [s, t("sev_" + s)]));
+  keep($("s-where"), units.map((u) => [u.code, (currentLang() === "vi" ? u.name_vi : u.name_en) || u.code]));
+}
+
+async function register(ev) {
+  ev.preventDefault();
+  const num = (id) => ($(id).value.trim() === "" ? null : Number($(id).value));
+  const body = {
+    code: $("s-code").value.trim(),
+    name: $("s-name").value.trim(),
+    kind: $("s-kind").value,
+    unit: $("s-measure").value.trim(),
+    unit_code: $("s-where").value,
+    low: num("s-low"),
+    high: num("s-high"),
+    severity: $("s-severity").value,
+  };
+  $("sensor-error").hidden = true;
+  $("sensor-done").textContent = "";
+  try {
+    const s = await api("POST", "/api/v1/sensors", body);
+    $("sensor-done").textContent = t("registered", { code: s.code });
+    $("sensor-form").reset();
+    fillSelects();
+    await loadSensors();
+  } catch (e) {
+    $("sensor-error").textContent = e.message;
+    $("sensor-error").hidden = false;
+    $("sensor-error").focus();
+  }
+}
+
+// Any alert raised or changed reloads the lists, as does the feed coming back after a drop.
+function listen() {
+  const changed = () => Promise.all([loadAlerts(), loadSensors()]);
+  followFeed(["alert.raised", "alert.changed"], changed, (on) => {
+    live = on;
+    renderLive();
+  });
+}
+
+function redraw() {
+  fillSelects();
+  renderLive();
+  renderAlerts();
+  renderSensors();
+}
+
+async function main() {
+  setupLang(redraw);
+  try {
+    me = await api("GET", "/api/v1/me");
+  } catch (e) {
+    gate(e.status === 401 ? t("needLogin") : e.message);
+    return;
+  }
+  if (!me.grants.some((g) => READERS.includes(g.role))) {
+    gate(t("notForYou"));
+    return;
+  }
+  $("who").textContent = me.display_name;
+  $("console-view").hidden = false;
+  $("sensor-form").hidden = !me.grants.some((g) => MANAGERS.includes(g.role));
+  units = await api("GET", "/api/v1/jurisdictions").catch(() => []);
+  fillSelects();
+  $("a-status").addEventListener("change", loadAlerts);
+  $("do-ack").addEventListener("click", () => act(chosen, { action: "acknowledge" }));
+  $("do-assign").addEventListener("click", () => act(chosen, { action: "assign", username: $("assignee").value.trim() }));
+  $("do-resolve").addEventListener("click", () => act(chosen, { action: "resolve", note: $("resolve-note").value.trim() }));
+  $("sensor-form").addEventListener("submit", register);
+  await Promise.all([loadAlerts(), loadSensors()]);
+  listen();
+}
+
+main();
