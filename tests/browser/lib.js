@@ -4,7 +4,10 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 export const BASE = need("Q10_URL");
 const BIN = need("Q10_BIN");
@@ -115,4 +118,14 @@ export async function remoteVideos(page) {
     els.map((el) => ({ kind: el.dataset.kind, participant: el.dataset.participant, mid: el.dataset.mid, label: el.querySelector(".tile-name").textContent })),
   );
   return tiles.map((t) => ({ ...t, framesDecoded: (stats.find((s) => s.kind === "video" && s.mid === t.mid) || {}).framesDecoded || 0 }));
+}
+
+// The WCAG 2.2 A and AA rules axe-core finds broken on the page (contrast, names, labels,
+// landmarks…), as readable lines. The page's context must bypass its Content-Security-Policy,
+// which rightly refuses the injected checker.
+export async function accessibilityProblems(page) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } }));
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
