@@ -47,7 +47,7 @@ function renderAlerts() {
     open.addEventListener("click", () => choose(a.id));
     const tr = el("tr", { "data-id": String(a.id), class: a.id === chosen ? "chosen" : "" },
       el("td", {}, severityBadge(a.severity)),
-      el("td", {}, open, a.value == null ? "" : el("span", { class: "muted", text: " " + a.value })),
+      el("td", {}, open),
       el("td", { text: unitName(a.unit_code, a.unit_name) }),
       el("td", {}, statusBadge(a.status)),
       el("td", { text: when(a.raised_at) }),
