@@ -64,6 +64,13 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   await page.locator("#s-low").fill("35");
   await page.locator("#s-high").fill("30");
   await page.locator("#s-severity").selectOption("critical");
+  // Placed on the map, inside Phường 1: the ward is chosen from the point.
+  const ward = page.locator(`#console-map path[data-ward="${WARD}"]`);
+  await ward.scrollIntoViewIfNeeded();
+  const box = await ward.boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  assert.match(await page.locator("#s-place").textContent(), /10\.\d+, 106\.\d+/);
+  assert.equal(await page.locator("#s-where").inputValue(), WARD);
   await page.locator('#sensor-form button[type="submit"]').click();
   await until("the threshold error", () => page.locator("#sensor-error").isVisible());
   await page.locator("#s-low").fill("10");
@@ -71,6 +78,8 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   const row = page.locator(`#sensor-table tr[data-code="${code}"]`);
   await row.waitFor();
   assert.match(await row.textContent(), /Phường 1/);
+  const dot = page.locator(`#console-map circle[data-sensor="${code}"]`);
+  assert.equal(await dot.getAttribute("class"), "sensor sensor-ok", "the sensor is on the map");
 
   await page.locator("#sound").check();
   const key = gatewayKey();
@@ -83,6 +92,7 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   assert.match(await alertRow.textContent(), /Mới/);
   assert.ok(await page.locator("#critical").isVisible(), "a new critical alert shows the banner");
   assert.match(await row.textContent(), /34\.5/, "the sensor shows its latest value");
+  await until("the sensor to turn red on the map", async () => (await dot.getAttribute("class")) === "sensor sensor-alerting");
 
   await alertRow.getByRole("button", { name: /Tiếp nhận cảnh báo/ }).click();
   await until("the alert to be acknowledged", async () => /Đã tiếp nhận/.test(await alertRow.textContent()));
@@ -103,6 +113,10 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   await until("the alert to be resolved", async () => /Đã xử lý xong/.test(await alertRow.textContent()));
   assert.ok(await page.locator("#do-resolve").isDisabled(), "a resolved alert takes no more actions");
   assert.match(await page.locator("#d-facts").textContent(), /máy lạnh/);
+  await until("the sensor to be back to normal on the map", async () => (await dot.getAttribute("class")) === "sensor sensor-ok");
+  await page.locator("#layer-sensors").uncheck();
+  assert.ok(await dot.isHidden(), "the sensors layer can be hidden");
+  await page.locator("#layer-sensors").check();
 
   assert.deepEqual(await accessibilityProblems(page), [], "WCAG 2.2 AA in Vietnamese");
   await page.locator("#lang").click();

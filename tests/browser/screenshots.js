@@ -1,5 +1,6 @@
 // Screenshots of the main screens for the README, at 1366×768, against the server `run` started:
-// the home page, the operators' console with a live alert (Vietnamese and English), the
+// the home page, the operators' console with a live alert (Vietnamese; English as a whole page
+// with its map), the
 // complaints queue and a conference room with two participants. Run with
 // `tests/browser/run --screenshots`; the images go to docs/screenshots/.
 
@@ -26,8 +27,8 @@ async function loggedIn(username, lang = "vi") {
   return page;
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(out, name + ".png") });
+async function shot(page, name, fullPage = false) {
+  await page.screenshot({ path: join(out, name + ".png"), fullPage });
   console.log(join(out, name + ".png"));
 }
 
@@ -39,6 +40,9 @@ await operator.locator("#s-name").fill("Phòng máy chủ UBND Phường 1");
 await operator.locator("#s-where").selectOption("27211");
 await operator.locator("#s-high").fill("30");
 await operator.locator("#s-severity").selectOption("critical");
+const ward = operator.locator('#console-map path[data-ward="27211"]');
+const box = await ward.boundingBox();
+await operator.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
 await operator.locator('#sensor-form button[type="submit"]').click();
 await operator.locator('#sensor-table tr[data-code="p1-server-temp"]').waitFor();
 const key = execFileSync(process.env.Q10_BIN, ["apikey", "create", "screenshots", "--data", process.env.Q10_DATA], {
@@ -56,7 +60,8 @@ await shot(operator, "console-vi");
 const operatorEn = await loggedIn("operator", "en");
 await operatorEn.goto(BASE + "/console");
 await operatorEn.locator("#alert-table tbody tr").first().waitFor();
-await shot(operatorEn, "console-en");
+await operatorEn.locator('#console-map circle[data-sensor="p1-server-temp"]').waitFor();
+await shot(operatorEn, "console-en", true);
 
 await shot(await loggedIn("district.official"), "home-vi");
 

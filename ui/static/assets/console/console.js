@@ -4,6 +4,7 @@
 // registering one. Needs a staff session from the home page's login.
 
 import { $, api, currentLang, el, followFeed, setupLang, t, when } from "../common.js";
+import { WardMap } from "../complaints/map.js";
 import "./text.js";
 
 const READERS = ["admin", "operator", "district_official", "ward_official"];
@@ -18,6 +19,8 @@ let alerts = [];
 let sensors = [];
 let chosen = null;
 let live = null;
+let map = null;
+let complaints = [];
 // Alerts already seen, so that only new critical ones ring.
 const known = new Set();
 let first = true;
@@ -57,6 +60,7 @@ function renderAlerts() {
   }));
   $("alerts-empty").hidden = alerts.length > 0;
   renderDetail();
+  renderMap();
 }
 
 function quickAck(a) {
@@ -179,6 +183,7 @@ function renderSensors() {
       el("td", { text: s.last_at ? when(s.last_at) : "" }));
   }));
   $("sensors-empty").hidden = sensors.length > 0;
+  renderMap();
 }
 
 async function loadSensors() {
@@ -191,6 +196,76 @@ async function loadSensors() {
     return;
   }
   renderSensors();
+}
+
+const NS = "http://www.w3.org/2000/svg";
+
+function mark(tag, attrs, title) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  const t = document.createElementNS(NS, "title");
+  t.textContent = title;
+  e.append(t);
+  return e;
+}
+
+// The layers over the wards: sensors (red while an alert of theirs is not resolved) and the last
+// 30 days' open complaints (darker when overdue). A click on the map places a new sensor.
+function renderMap() {
+  if (!map) return;
+  const svg = $("console-map");
+  svg.querySelectorAll(".layer").forEach((g) => g.remove());
+  const alerting = new Set(alerts.filter((a) => a.source_type === "sensor" && a.status !== "resolved").map((a) => a.source_id));
+  const sensorLayer = document.createElementNS(NS, "g");
+  sensorLayer.setAttribute("class", "layer");
+  sensorLayer.setAttribute("data-layer", "sensors");
+  sensorLayer.style.display = $("layer-sensors").checked ? "" : "none";
+  for (const s of sensors.filter((x) => x.lon != null && x.lat != null)) {
+    const [x, y] = map.proj.toSvg([s.lon, s.lat]);
+    const on = alerting.has(s.id);
+    const value = s.last_value == null ? "" : ` · ${s.last_value} ${s.unit}`;
+    sensorLayer.append(mark("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 11, class: "sensor " + (on ? "sensor-alerting" : "sensor-ok"), "data-sensor": s.code },
+      `${s.name}${value}${on ? " · " + t("legendAlerting") : ""}`));
+  }
+  const complaintLayer = document.createElementNS(NS, "g");
+  complaintLayer.setAttribute("class", "layer");
+  complaintLayer.setAttribute("data-layer", "complaints");
+  complaintLayer.style.display = $("layer-complaints").checked ? "" : "none";
+  for (const f of complaints) {
+    const [x, y] = map.proj.toSvg(f.geometry.coordinates);
+    const p = f.properties;
+    complaintLayer.append(mark("rect", { x: (x - 6).toFixed(1), y: (y - 6).toFixed(1), width: 12, height: 12,
+      class: "complaint " + (p.overdue ? "complaint-overdue" : "complaint-open"), "data-complaint": String(p.id) },
+      `#${p.id} · ${p.category}${p.overdue ? " · " + t("legendOverdue") : ""}`));
+  }
+  svg.append(complaintLayer, sensorLayer);
+}
+
+async function loadComplaints() {
+  const open = ["submitted", "for_triage", "assigned", "in_progress", "reopened"];
+  const all = await api("GET", "/api/v1/dashboard/complaints.geojson").catch(() => null);
+  complaints = all ? all.features.filter((f) => f.geometry && open.includes(f.properties.status)) : [];
+  renderMap();
+}
+
+function placed(point) {
+  $("s-place").textContent = point ? t("placeAt", { lat: point.lat.toFixed(5), lon: point.lon.toFixed(5) }) : t("noPlace");
+}
+
+async function setupMap() {
+  const shapes = await api("GET", "/api/v1/jurisdictions/boundaries?kind=ward").catch(() => null);
+  const wards = shapes ? shapes.features.filter((f) => f.geometry) : [];
+  if (!wards.length) {
+    $("map-section").hidden = true;
+    return;
+  }
+  map = new WardMap($("console-map"), wards, (point, ward) => {
+    placed(point);
+    if (ward) $("s-where").value = ward.properties.code;
+  });
+  map.draw((p) => (currentLang() === "vi" ? p.name_vi : p.name_en) || p.code);
+  $("layer-sensors").addEventListener("change", renderMap);
+  $("layer-complaints").addEventListener("change", renderMap);
 }
 
 function fillSelects() {
@@ -217,6 +292,8 @@ async function register(ev) {
     low: num("s-low"),
     high: num("s-high"),
     severity: $("s-severity").value,
+    lon: map && map.point ? map.point.lon : null,
+    lat: map && map.point ? map.point.lat : null,
   };
   $("sensor-error").hidden = true;
   $("sensor-done").textContent = "";
@@ -225,6 +302,7 @@ async function register(ev) {
     $("sensor-done").textContent = t("registered", { code: s.code });
     $("sensor-form").reset();
     fillSelects();
+    if (map) map.clear();
     await loadSensors();
   } catch (e) {
     $("sensor-error").textContent = e.message;
@@ -233,10 +311,14 @@ async function register(ev) {
   }
 }
 
-// Any alert raised or changed reloads the lists, as does the feed coming back after a drop.
+// A complaint's change redraws the complaints layer; an alert's, the lists and the map; a feed
+// that fell behind or came back after a drop, everything.
 function listen() {
-  const changed = () => Promise.all([loadAlerts(), loadSensors()]);
-  followFeed(["alert.raised", "alert.changed"], changed, (on) => {
+  const reload = (e) => {
+    if (e && e.type && e.type.startsWith("complaint.")) return loadComplaints();
+    return Promise.all([loadAlerts(), loadSensors(), loadComplaints()]);
+  };
+  followFeed(["alert.raised", "alert.changed", "complaint.created", "complaint.changed"], reload, (on) => {
     live = on;
     renderLive();
   });
@@ -244,6 +326,8 @@ function listen() {
 
 function redraw() {
   fillSelects();
+  if (map) map.draw((p) => (currentLang() === "vi" ? p.name_vi : p.name_en) || p.code);
+  placed(map ? map.point : null);
   renderLive();
   renderAlerts();
   renderSensors();
@@ -271,7 +355,9 @@ async function main() {
   $("do-assign").addEventListener("click", () => act(chosen, { action: "assign", username: $("assignee").value.trim() }));
   $("do-resolve").addEventListener("click", () => act(chosen, { action: "resolve", note: $("resolve-note").value.trim() }));
   $("sensor-form").addEventListener("submit", register);
-  await Promise.all([loadAlerts(), loadSensors()]);
+  await setupMap();
+  placed(null);
+  await Promise.all([loadAlerts(), loadSensors(), loadComplaints()]);
   listen();
 }
 

@@ -28,6 +28,11 @@ addText({
     registered: "Đã đăng ký cảm biến {code}.",
     kind_temperature: "Nhiệt độ", kind_humidity: "Độ ẩm", kind_door: "Cửa", kind_air_quality: "Chất lượng không khí",
     kind_flood_level: "Mực nước ngập", kind_noise: "Tiếng ồn",
+    map: "Bản đồ", layers: "Lớp bản đồ", layerSensors: "Cảm biến", layerComplaints: "Phản ánh đang mở",
+    legendOk: "cảm biến bình thường", legendAlerting: "đang cảnh báo", legendComplaint: "phản ánh", legendOverdue: "quá hạn",
+    mapLabel: "Bản đồ các phường với cảm biến và phản ánh",
+    mapHint: "Bấm vào bản đồ (hoặc dùng phím mũi tên rồi Enter) để đặt vị trí cho cảm biến mới.",
+    placeAt: "Vị trí: {lat}, {lon}", noPlace: "Chưa chọn vị trí trên bản đồ (không bắt buộc).",
   },
   en: {
     consoleTitle: "Monitoring console", complaintsLink: "Complaints", loginLink: "Log in",
@@ -54,5 +59,10 @@ addText({
     registered: "Sensor {code} registered.",
     kind_temperature: "Temperature", kind_humidity: "Humidity", kind_door: "Door", kind_air_quality: "Air quality",
     kind_flood_level: "Flood level", kind_noise: "Noise",
+    map: "Map", layers: "Map layers", layerSensors: "Sensors", layerComplaints: "Open complaints",
+    legendOk: "sensor normal", legendAlerting: "alerting", legendComplaint: "complaint", legendOverdue: "overdue",
+    mapLabel: "Map of the wards with sensors and complaints",
+    mapHint: "Click the map (or use the arrow keys, then Enter) to place a new sensor.",
+    placeAt: "Place: {lat}, {lon}", noPlace: "No place chosen on the map (optional).",
   },
 });
