@@ -109,7 +109,7 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::GET, "/api/v1/complaints/{id}/contact"), Some(&[DistrictOfficial, WardOfficial, ComplaintHandler])),
         ((Method::GET, "/api/v1/dashboard/kpis"), Some(&[DistrictOfficial, WardOfficial, Operator])),
         ((Method::GET, "/api/v1/dashboard/complaints.geojson"), Some(COMPLAINT_STAFF)),
-        ((Method::GET, "/api/v1/events"), Some(&[DistrictOfficial, WardOfficial, Operator, ComplaintHandler])),
+        ((Method::GET, "/api/v1/events"), Some(&[Admin, DistrictOfficial, WardOfficial, Operator, ComplaintHandler])),
         ((Method::GET, "/api/v1/procedures"), None),
         ((Method::GET, "/api/v1/holidays"), None),
         ((Method::PUT, "/api/v1/holidays/{date}"), Some(&[Admin])),

@@ -27,7 +27,8 @@ use crate::store::jurisdictions::JurisdictionRow;
 /// Who reads the scorecard.
 const LEADERS: &[Role] = &[Role::DistrictOfficial, Role::WardOfficial, Role::Operator];
 /// Who hears the live feed: leaders and complaint staff.
-const LISTENERS: &[Role] = &[Role::DistrictOfficial, Role::WardOfficial, Role::Operator, Role::ComplaintHandler];
+const LISTENERS: &[Role] =
+    &[Role::Admin, Role::DistrictOfficial, Role::WardOfficial, Role::Operator, Role::ComplaintHandler];
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.add(Method::GET, "/api/v1/dashboard/kpis", Access::Roles(LEADERS), get(kpis))
