@@ -26,7 +26,7 @@ use crate::store::jurisdictions::JurisdictionRow;
 
 /// Who reads the scorecard.
 const LEADERS: &[Role] = &[Role::DistrictOfficial, Role::WardOfficial, Role::Operator];
-/// Who hears the live feed: leaders and complaint staff.
+/// Who hears the live feed: leaders, complaint staff and administrators.
 const LISTENERS: &[Role] =
     &[Role::Admin, Role::DistrictOfficial, Role::WardOfficial, Role::Operator, Role::ComplaintHandler];
 
