@@ -21,9 +21,8 @@ let chosen = null;
 let live = null;
 let map = null;
 let complaints = [];
-// Alerts already seen, so that only new critical ones ring.
-const known = new Set();
-let first = true;
+// Alerts the feed announced as raised since the last reload: the critical ones among them ring.
+const raised = new Set();
 
 const unitName = (code, fallback) => {
   const u = units.find((x) => x.code === code);
@@ -137,11 +136,13 @@ function chime() {
   }
 }
 
-function cue(fresh) {
-  const critical = fresh.filter((a) => a.severity === "critical" && a.status === "open");
-  if (!critical.length) return;
+// The banner (and chime) for the critical alerts the feed has just announced as raised.
+function cue() {
+  const fresh = alerts.filter((a) => raised.has(a.id) && a.severity === "critical" && a.status === "open");
+  raised.clear();
+  if (!fresh.length) return;
   const box = $("critical");
-  box.textContent = t("newCritical", { title: critical.map((a) => a.title).join(", ") });
+  box.textContent = t("newCritical", { title: fresh.map((a) => a.title).join(", ") });
   box.hidden = false;
   chime();
 }
@@ -162,10 +163,7 @@ async function loadAlerts() {
     $("alerts-error").hidden = false;
     return;
   }
-  const fresh = alerts.filter((a) => !known.has(a.id));
-  fresh.forEach((a) => known.add(a.id));
-  if (!first) cue(fresh);
-  first = false;
+  cue();
   renderAlerts();
 }
 
@@ -316,6 +314,7 @@ async function register(ev) {
 function listen() {
   const reload = (e) => {
     if (e && e.type && e.type.startsWith("complaint.")) return loadComplaints();
+    if (e && e.type === "alert.raised") raised.add(e.id);
     return Promise.all([loadAlerts(), loadSensors(), loadComplaints()]);
   };
   followFeed(["alert.raised", "alert.changed", "complaint.created", "complaint.changed"], reload, (on) => {
