@@ -3,7 +3,7 @@
 // when switched on, a sound for a new critical alert; the sensors with their latest reading, and
 // registering one. Needs a staff session from the home page's login.
 
-import { $, api, currentLang, el, followFeed, setupLang, t, when } from "../common.js";
+import { $, api, currentLang, el, followFeed, setupLang, t, unitName, when } from "../common.js";
 import { WardMap } from "../complaints/map.js";
 import "./text.js";
 
@@ -24,10 +24,7 @@ let complaints = [];
 // Alerts the feed announced as raised since the last reload: the critical ones among them ring.
 const raised = new Set();
 
-const unitName = (code, fallback) => {
-  const u = units.find((x) => x.code === code);
-  return u ? (currentLang() === "vi" ? u.name_vi : u.name_en) || code : fallback || code;
-};
+const nameOfUnit = (code, fallback) => unitName(units.find((x) => x.code === code)) || fallback || code;
 const badge = (cls, text) => el("span", { class: cls, text });
 const severityBadge = (s) => badge("badge severity-" + s, t("sev_" + s));
 const statusBadge = (s) => badge("status alert-" + s, t("ast_" + s));
@@ -50,7 +47,7 @@ function renderAlerts() {
     const tr = el("tr", { "data-id": String(a.id), class: a.id === chosen ? "chosen" : "" },
       el("td", {}, severityBadge(a.severity)),
       el("td", {}, open),
-      el("td", { text: unitName(a.unit_code, a.unit_name) }),
+      el("td", { text: nameOfUnit(a.unit_code, a.unit_name) }),
       el("td", {}, statusBadge(a.status)),
       el("td", { text: when(a.raised_at) }),
       el("td", { text: a.assignee || "" }),
@@ -77,7 +74,7 @@ function renderDetail() {
     [t("col_alert"), a.title],
     [t("col_severity"), t("sev_" + a.severity)],
     [t("col_status"), t("ast_" + a.status)],
-    [t("col_unit"), unitName(a.unit_code, a.unit_name)],
+    [t("col_unit"), nameOfUnit(a.unit_code, a.unit_name)],
     [t("condition"), t("cond_" + a.condition)],
     [t("col_value"), a.value == null ? "" : String(a.value)],
     [t("col_raised"), when(a.raised_at)],
@@ -175,7 +172,7 @@ function renderSensors() {
     return el("tr", { "data-code": s.code },
       el("td", { text: s.code }),
       el("td", { text: s.name }),
-      el("td", { text: unitName(s.unit_code, s.unit_name) }),
+      el("td", { text: nameOfUnit(s.unit_code, s.unit_name) }),
       el("td", { class: outside ? "outside" : "", text: value + (outside ? " ⚠" : "") }),
       el("td", { text: limits }),
       el("td", { text: s.last_at ? when(s.last_at) : "" }));
@@ -275,7 +272,7 @@ function fillSelects() {
   keep($("a-status"), [["", t("allAlerts")], ...STATUSES.map((s) => [s, t("ast_" + s)])]);
   keep($("s-kind"), KINDS.map((k) => [k, t("kind_" + k)]));
   keep($("s-severity"), SEVERITIES.map((s) => [s, t("sev_" + s)]));
-  keep($("s-where"), units.map((u) => [u.code, (currentLang() === "vi" ? u.name_vi : u.name_en) || u.code]));
+  keep($("s-where"), units.map((u) => [u.code, unitName(u)]));
 }
 
 async function register(ev) {
