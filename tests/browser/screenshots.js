@@ -1,7 +1,7 @@
 // Screenshots of the main screens for the README, at 1366×768, against the server `run` started:
 // the home page, the operators' console with a live alert (Vietnamese; English as a whole page
-// with its map), the
-// complaints queue and a conference room with two participants. Run with
+// with its map), the complaints queue, the command dashboard (Vietnamese; English as a whole page)
+// and a conference room with two participants. Run with
 // `tests/browser/run --screenshots`; the images go to docs/screenshots/.
 
 import { execFileSync } from "node:child_process";
@@ -70,6 +70,14 @@ await handler.goto(BASE + "/complaints");
 await handler.locator("#staff-view").waitFor();
 await until("the queue", async () => (await handler.locator("#queue-table tbody tr").count()) > 0 || handler.locator("#queue-empty").isVisible());
 await shot(handler, "complaints-vi");
+
+for (const lang of ["vi", "en"]) {
+  const leader = await loggedIn("district.official", lang);
+  await leader.goto(BASE + "/dashboard");
+  await leader.locator("#trend-chart canvas").waitFor();
+  await until("the wards", async () => (await leader.locator("#ward-table tbody tr").count()) > 0);
+  await shot(leader, "dashboard-" + lang, lang === "en");
+}
 
 const host = await joinByLink(browser, "screenshot-room", "host", "Quận 10", "host");
 await host.setViewportSize(size);

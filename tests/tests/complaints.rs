@@ -641,6 +641,36 @@ async fn dashboard_figures_follow_the_complaints(engine: Engine) {
     assert_eq!(kpis["complaints"]["resolved"], 2);
     assert_eq!(kpis["complaints"]["open_now"], 2);
 
+    // The trend has every day of the period; the days of filing and resolving carry the counts.
+    let trend: Value = demo.get_json("/api/v1/dashboard/trend?unit=27211", &official).await;
+    let days = trend["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "{trend}");
+    let sum = |k: &str| days.iter().map(|d| d[k].as_i64().unwrap()).sum::<i64>();
+    assert_eq!((sum("received"), sum("resolved")), (4, 2), "{trend}");
+    assert_eq!(days.last().unwrap()["day"], today.to_string());
+    // The district's scorecards: the district first, then each of its wards; the same as CSV.
+    let cards: Value = demo.get_json("/api/v1/dashboard/scorecards", &district).await;
+    let cards = cards.as_array().unwrap();
+    assert_eq!(cards.len(), 16, "the district and its 15 wards");
+    assert_eq!((cards[0]["unit"].as_str(), cards[0]["complaints"]["received"].as_i64()), (Some("771"), Some(5)));
+    let ward1 = cards.iter().find(|k| k["unit"] == "27211").unwrap();
+    assert_eq!(ward1["complaints"]["resolved"], 2);
+    let res = demo.get("/api/v1/dashboard/scorecards.csv", &district).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = res.text().await.unwrap();
+    let mut csv = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = csv.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 16);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = rows.iter().find(|r| &r[col("unit")] == "27211").unwrap();
+    assert_eq!((&row[col("complaints_received")], &row[col("complaints_resolved")]), ("4", "2"));
+    assert_eq!(&row[col("complaints_on_time_pct")], "50");
+    // A ward official's scorecards are their ward's alone.
+    let own: Value = demo.get_json("/api/v1/dashboard/scorecards", &official).await;
+    assert_eq!(own.as_array().map(|a| a.len()), Some(1), "{own}");
+
     let map: Value = demo.get_json("/api/v1/dashboard/complaints.geojson?status=closed", &district).await;
     let features = map["features"].as_array().unwrap();
     assert_eq!(features.len(), 1);

@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 pub struct Kpis {
     /// Ward code, or the district's when all wards are counted.
     pub unit: String,
+    /// The unit's name in Vietnamese.
+    pub unit_name: String,
     #[serde(with = "crate::iso_date")]
     pub from: Date,
     /// Last day counted (inclusive).
@@ -25,6 +27,34 @@ pub struct Kpis {
     pub dossiers_returned: i64,
     /// Payments made in the period.
     pub payments: i64,
+    /// Monitoring alerts not yet resolved, now.
+    pub alerts_open: i64,
+}
+
+/// Complaints per day over a period: what the dashboard's trend chart draws.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Trend {
+    /// Ward code, or the district's.
+    pub unit: String,
+    #[serde(with = "crate::iso_date")]
+    pub from: Date,
+    #[serde(with = "crate::iso_date")]
+    pub to: Date,
+    /// One entry per day of the period, oldest first, days without complaints included.
+    pub days: Vec<TrendDay>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TrendDay {
+    /// The day (Vietnam time).
+    #[serde(with = "crate::iso_date")]
+    pub day: Date,
+    /// Complaints filed that day.
+    pub received: i64,
+    /// Complaints resolved that day.
+    pub resolved: i64,
+    /// Of those, resolved within their SLA.
+    pub resolved_on_time: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -6,11 +6,12 @@ use std::time::Duration as StdDuration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{Stream, StreamExt};
-use q10_core_api::{CategoryCount, ComplaintKpis, Kpis, Role};
+use q10_core_api::{CategoryCount, ComplaintKpis, Kpis, Role, Trend, TrendDay};
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 use tokio_stream::wrappers::BroadcastStream;
@@ -32,6 +33,9 @@ const LISTENERS: &[Role] =
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.add(Method::GET, "/api/v1/dashboard/kpis", Access::Roles(LEADERS), get(kpis))
+        .add(Method::GET, "/api/v1/dashboard/scorecards", Access::Roles(LEADERS), get(scorecards))
+        .add(Method::GET, "/api/v1/dashboard/scorecards.csv", Access::Roles(LEADERS), get(scorecards_csv))
+        .add(Method::GET, "/api/v1/dashboard/trend", Access::Roles(LEADERS), get(trend))
         .add(
             Method::GET,
             "/api/v1/dashboard/complaints.geojson",
@@ -102,6 +106,19 @@ fn pct(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
 }
 
+/// The period asked about: `to` defaults to today, `from` to 29 days before it.
+fn period(state: &AppState, q: &KpiQuery) -> Result<(Date, Date)> {
+    let to = q.to.unwrap_or(stats::local_day(state.now()));
+    let from = q.from.unwrap_or(to - Duration::days(29));
+    if from > to {
+        return Err(Error::invalid("from", "from is after to"));
+    }
+    if to - from > Duration::days(3 * 366) {
+        return Err(Error::invalid("from", "a period is at most three years"));
+    }
+    Ok((from, to))
+}
+
 /// The scorecard of a ward or the district over a period (Decision 766/QĐ-TTg's indicators that
 /// this system keeps): complaints received, resolved, on time, overdue, median time to resolve,
 /// satisfaction; dossiers returned on time and applied for online; payments made cashless.
@@ -112,16 +129,144 @@ pub(super) async fn kpis(
     Caller(who): Caller,
     ApiQuery(q): ApiQuery<KpiQuery>,
 ) -> Result<Json<Kpis>> {
-    let now = state.now();
-    let to = q.to.unwrap_or(stats::local_day(now));
-    let from = q.from.unwrap_or(to - Duration::days(29));
-    if from > to {
-        return Err(Error::invalid("from", "from is after to"));
-    }
-    if to - from > Duration::days(3 * 366) {
-        return Err(Error::invalid("from", "a period is at most three years"));
-    }
+    let (from, to) = period(&state, &q)?;
     let (unit, ward) = unit_for(&state, &who, q.unit.as_deref(), LEADERS).await?;
+    Ok(Json(scorecard(&state, &unit, ward, from, to).await?))
+}
+
+/// The scorecards of a unit and, for the district, of each of its wards: the district first,
+/// then the wards by code.
+#[utoipa::path(get, path = "/api/v1/dashboard/scorecards", tag = "dashboard", params(KpiQuery),
+    responses((status = 200, body = Vec<Kpis>), (status = 400, body = q10_core_api::Problem), (status = 403, body = q10_core_api::Problem)))]
+pub(super) async fn scorecards(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<KpiQuery>,
+) -> Result<Json<Vec<Kpis>>> {
+    Ok(Json(scorecards_of(&state, &who, &q).await?))
+}
+
+/// The same scorecards as a CSV file (UTF-8 with a byte-order mark, for spreadsheets), one row
+/// per unit; empty cells where a share has nothing to count.
+#[utoipa::path(get, path = "/api/v1/dashboard/scorecards.csv", tag = "dashboard", params(KpiQuery),
+    responses((status = 200, content_type = "text/csv"), (status = 400, body = q10_core_api::Problem), (status = 403, body = q10_core_api::Problem)))]
+pub(super) async fn scorecards_csv(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<KpiQuery>,
+) -> Result<Response> {
+    let cards = scorecards_of(&state, &who, &q).await?;
+    let mut w = csv::Writer::from_writer(b"\xef\xbb\xbf".to_vec());
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let write = |w: &mut csv::Writer<Vec<u8>>, row: &[String]| w.write_record(row).map_err(anyhow::Error::from);
+    write(&mut w, &CSV_COLUMNS.iter().map(|c| c.to_string()).collect::<Vec<_>>())?;
+    for k in &cards {
+        let c = &k.complaints;
+        write(
+            &mut w,
+            &[
+                k.unit.clone(),
+                k.unit_name.clone(),
+                k.from.to_string(),
+                k.to.to_string(),
+                c.received.to_string(),
+                c.resolved.to_string(),
+                opt(c.on_time_pct),
+                c.open_now.to_string(),
+                c.overdue_now.to_string(),
+                opt(c.median_hours_to_resolve),
+                opt(c.satisfaction),
+                c.ratings.to_string(),
+                k.dossiers_received.to_string(),
+                k.dossiers_returned.to_string(),
+                opt(k.dossiers_on_time_pct),
+                opt(k.dossiers_online_pct),
+                k.payments.to_string(),
+                opt(k.cashless_pct),
+                k.alerts_open.to_string(),
+            ],
+        )?;
+    }
+    let body = w.into_inner().map_err(|e| anyhow::anyhow!("writing the CSV: {e}"))?;
+    let (first, last) = cards.first().map(|k| (k.from, k.to)).ok_or_else(|| anyhow::anyhow!("no scorecard"))?;
+    let name = format!("attachment; filename=\"scorecards-{}-{first}-{last}.csv\"", cards[0].unit);
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&name).map_err(anyhow::Error::from)?);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(r)
+}
+
+/// The CSV's header row, in the order of the fields written.
+const CSV_COLUMNS: [&str; 19] = [
+    "unit",
+    "unit_name",
+    "from",
+    "to",
+    "complaints_received",
+    "complaints_resolved",
+    "complaints_on_time_pct",
+    "complaints_open_now",
+    "complaints_overdue_now",
+    "median_hours_to_resolve",
+    "satisfaction",
+    "ratings",
+    "dossiers_received",
+    "dossiers_returned",
+    "dossiers_on_time_pct",
+    "dossiers_online_pct",
+    "payments",
+    "cashless_pct",
+    "alerts_open",
+];
+
+async fn scorecards_of(state: &AppState, who: &Principal, q: &KpiQuery) -> Result<Vec<Kpis>> {
+    let (from, to) = period(state, q)?;
+    let (unit, ward) = unit_for(state, who, q.unit.as_deref(), LEADERS).await?;
+    let mut cards = vec![scorecard(state, &unit, ward, from, to).await?];
+    if ward.is_none() {
+        let today = stats::local_day(state.now());
+        for w in state.store.jurisdictions_at(today, Some("ward")).await? {
+            if state.store.jurisdiction_covers(unit.id, w.id).await? {
+                cards.push(scorecard(state, &w, Some(w.id), from, to).await?);
+            }
+        }
+    }
+    Ok(cards)
+}
+
+/// Complaints received and resolved per day over a period, for the trend chart; every day of the
+/// period is present.
+#[utoipa::path(get, path = "/api/v1/dashboard/trend", tag = "dashboard", params(KpiQuery),
+    responses((status = 200, body = Trend), (status = 400, body = q10_core_api::Problem), (status = 403, body = q10_core_api::Problem)))]
+pub(super) async fn trend(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<KpiQuery>,
+) -> Result<Json<Trend>> {
+    let (from, to) = period(&state, &q)?;
+    let (unit, ward) = unit_for(&state, &who, q.unit.as_deref(), LEADERS).await?;
+    let rows = state.store.complaint_days(from, to, ward).await?;
+    let mut rows = rows.into_iter().peekable();
+    let mut days = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let row = rows.next_if(|r| r.day == day);
+        days.push(TrendDay {
+            day,
+            received: row.as_ref().map_or(0, |r| r.received),
+            resolved: row.as_ref().map_or(0, |r| r.resolved),
+            resolved_on_time: row.as_ref().map_or(0, |r| r.resolved_on_time),
+        });
+        day = day.next_day().ok_or_else(|| Error::invalid("to", "the period runs past the calendar"))?;
+    }
+    Ok(Json(Trend { unit: unit.code, from, to, days }))
+}
+
+/// One unit's scorecard; `ward` is `None` for the whole district.
+async fn scorecard(state: &AppState, unit: &JurisdictionRow, ward: Option<i64>, from: Date, to: Date) -> Result<Kpis> {
+    let now = state.now();
     // Whole months from the month rows, the days at either end from the day rows.
     let (months, days) = stats::split_period(from, to);
     let mut parts = Vec::new();
@@ -173,8 +318,9 @@ pub(super) async fn kpis(
     let end = crate::dossier::calendar::start_of(to + Duration::days(1));
     let dossiers = state.store.dossier_counts(ward, start, end).await?;
     let paid = state.store.paid_counts(ward, start, end).await?;
-    Ok(Json(Kpis {
-        unit: unit.code,
+    Ok(Kpis {
+        unit: unit.code.clone(),
+        unit_name: unit.name_vi.clone(),
         from,
         to,
         complaints,
@@ -184,7 +330,8 @@ pub(super) async fn kpis(
         dossiers_received: dossiers.received,
         dossiers_returned: dossiers.returned,
         payments: paid.paid,
-    }))
+        alerts_open: state.store.open_alert_count(ward).await?,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -380,6 +380,15 @@ pub struct RollupSums {
     pub rating_count: i64,
 }
 
+/// One day's complaint figures, summed over categories (and wards).
+#[derive(Debug, Clone, FromRow)]
+pub struct DayRow {
+    pub day: Date,
+    pub received: i64,
+    pub resolved: i64,
+    pub resolved_on_time: i64,
+}
+
 /// Filters of the handlers' queue.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter<'a> {
@@ -586,6 +595,16 @@ impl Store {
              FROM complaint_rollup WHERE grain = $4 AND day >= $1 AND day <= $2 AND ($3 IS NULL OR ward_id = $3) \
              GROUP BY category_code ORDER BY category_code";
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(to).bind(ward).bind(grain).fetch_all(p).await?))
+    }
+
+    /// The day rollups within `[from, to]`, of one ward or all, summed per day (days with no row
+    /// are absent).
+    pub async fn complaint_days(&self, from: Date, to: Date, ward: Option<i64>) -> Result<Vec<DayRow>> {
+        let sql = "SELECT day, CAST(SUM(received) AS BIGINT) AS received, CAST(SUM(resolved) AS BIGINT) AS resolved, \
+             CAST(SUM(resolved_on_time) AS BIGINT) AS resolved_on_time \
+             FROM complaint_rollup WHERE grain = 'day' AND day >= $1 AND day <= $2 AND ($3 IS NULL OR ward_id = $3) \
+             GROUP BY day ORDER BY day";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(to).bind(ward).fetch_all(p).await?))
     }
 
     /// The resolution-time histogram rows of `grain` dated within `[from, to]`, of one ward or all.

@@ -289,4 +289,14 @@ impl Store {
         .fetch_all(p)
         .await?))
     }
+
+    /// Alerts not yet resolved, of one unit or all.
+    pub async fn open_alert_count(&self, unit: Option<i64>) -> Result<i64> {
+        Ok(on_pool!(self, p => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alerts WHERE status <> 'resolved' AND ($1 IS NULL OR jurisdiction_id = $1)",
+        )
+        .bind(unit)
+        .fetch_one(p)
+        .await?))
+    }
 }

@@ -12,7 +12,7 @@ const TEXT = {
     meetings: "Cuộc họp", meetingTitle: "Tiêu đề", startsAt: "Bắt đầu", newMeeting: "Tạo cuộc họp",
     create: "Tạo", join: "Tham gia", noMeetings: "Chưa có cuộc họp nào.", pickWard: "Chọn ít nhất một phường.",
     meetingFailed: "Không tạo được cuộc họp",
-    report: "Phản ánh", track: "Theo dõi", complaints: "Xử lý phản ánh", console: "Trung tâm giám sát",
+    report: "Phản ánh", track: "Theo dõi", complaints: "Xử lý phản ánh", console: "Trung tâm giám sát", dashboard: "Bảng điều hành",
     apply: "Nộp hồ sơ", trackDossier: "Tra cứu hồ sơ", dossiers: "Xử lý hồ sơ", cashier: "Thu ngân",
     registry: "Hộ tịch", telehealth: "Khám bệnh từ xa",
   },
@@ -25,7 +25,7 @@ const TEXT = {
     meetings: "Meetings", meetingTitle: "Title", startsAt: "Starts", newMeeting: "New meeting",
     create: "Create", join: "Join", noMeetings: "No meetings yet.", pickWard: "Choose at least one ward.",
     meetingFailed: "Could not create the meeting",
-    report: "Report a problem", track: "Track", complaints: "Complaints", console: "Monitoring console",
+    report: "Report a problem", track: "Track", complaints: "Complaints", console: "Monitoring console", dashboard: "Command dashboard",
     apply: "Apply online", trackDossier: "Track a dossier", dossiers: "Dossiers", cashier: "Cash desk",
     registry: "Civil registry", telehealth: "Telehealth",
   },
@@ -117,6 +117,7 @@ async function showHome() {
   $("grants").textContent = me.grants.map((g) => g.role + " @ " + g.jurisdiction).join(", ");
   $("complaints-link").hidden = !me.grants.some((g) => COMPLAINT_STAFF.includes(g.role));
   $("console-link").hidden = !me.grants.some((g) => MONITOR_STAFF.includes(g.role));
+  $("dashboard-link").hidden = !me.grants.some((g) => LEADERS.includes(g.role));
   $("dossiers-link").hidden = !me.grants.some((g) => DOSSIER_STAFF.includes(g.role));
   $("cashier-link").hidden = !me.grants.some((g) => CASHIERS.includes(g.role));
   $("registry-link").hidden = !me.grants.some((g) => REGISTRY_STAFF.includes(g.role));
@@ -140,6 +141,8 @@ async function showHome() {
 const COMPLAINT_STAFF = ["district_official", "ward_official", "complaint_handler", "operator"];
 // Roles that watch the monitoring console (alerts and sensors).
 const MONITOR_STAFF = ["admin", "operator", "district_official", "ward_official"];
+// Roles that read the command dashboard.
+const LEADERS = ["district_official", "ward_official", "operator"];
 // Roles that handle dossiers, and that take payments at the cash desk.
 const DOSSIER_STAFF = ["district_official", "ward_official", "registry_clerk"];
 const CASHIERS = ["cashier"];
@@ -215,6 +218,7 @@ function showLogin() {
   $("logout").hidden = true;
   $("complaints-link").hidden = true;
   $("console-link").hidden = true;
+  $("dashboard-link").hidden = true;
   $("dossiers-link").hidden = true;
   $("cashier-link").hidden = true;
   $("registry-link").hidden = true;

@@ -108,6 +108,24 @@ export async function api(method, path, body, { anonymous = false, retried = fal
   return data;
 }
 
+// The caller's account, when they are logged in and hold one of `roles`; otherwise `gate` is told
+// why (the page's `needLogin` or `notForYou` text) and the answer is null.
+export async function staffSession(roles, gate) {
+  let me;
+  try {
+    me = await api("GET", "/api/v1/me");
+  } catch (e) {
+    gate(e.status === 401 ? t("needLogin") : e.message);
+    return null;
+  }
+  if (!me.grants.some((g) => roles.includes(g.role))) {
+    gate(t("notForYou"));
+    return null;
+  }
+  $("who").textContent = me.display_name;
+  return me;
+}
+
 // Follows the live feed (Server-Sent Events, `/api/v1/events`): `changed(data)` for each event
 // of `kinds`, and `changed(null)` when the feed fell behind or came back after a drop, as events
 // may have been missed; `state(true|false)` as the connection comes and goes. The browser

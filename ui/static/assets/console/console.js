@@ -3,7 +3,7 @@
 // when switched on, a sound for a new critical alert; the sensors with their latest reading, and
 // registering one. Needs a staff session from the home page's login.
 
-import { $, api, currentLang, el, followFeed, setupLang, t, unitName, when } from "../common.js";
+import { $, api, currentLang, el, followFeed, setupLang, staffSession, t, unitName, when } from "../common.js";
 import { WardMap } from "../complaints/map.js";
 import "./text.js";
 
@@ -331,17 +331,8 @@ function redraw() {
 
 async function main() {
   setupLang(redraw);
-  try {
-    me = await api("GET", "/api/v1/me");
-  } catch (e) {
-    gate(e.status === 401 ? t("needLogin") : e.message);
-    return;
-  }
-  if (!me.grants.some((g) => READERS.includes(g.role))) {
-    gate(t("notForYou"));
-    return;
-  }
-  $("who").textContent = me.display_name;
+  me = await staffSession(READERS, gate);
+  if (!me) return;
   $("console-view").hidden = false;
   $("sensor-form").hidden = !me.grants.some((g) => MANAGERS.includes(g.role));
   units = await api("GET", "/api/v1/jurisdictions").catch(() => []);
