@@ -1,7 +1,8 @@
 //! Monitoring (`docs/monitoring.md`): sensors with thresholds, readings sent by gateways with an
 //! API key, and the alerts a reading past a threshold raises, which operators acknowledge, assign
 //! and resolve. One alert at a time per sensor and condition: it notes when the condition ends
-//! and stays until someone resolves it. Changes to alerts are pushed on the live feed.
+//! and stays until someone resolves it. Complaints past their SLA raise an alert too, once each.
+//! Changes to alerts are pushed on the live feed.
 
 use std::collections::BTreeMap;
 
@@ -200,6 +201,60 @@ pub async fn ingest(state: &AppState, client: &str, batch: &ReadingBatch, now: O
         }
     }
     Ok(IngestReport { stored, duplicates, alerts_raised: raised })
+}
+
+/// The most overdue complaints one pass raises alerts for (the rest wait for the next pass).
+const OVERDUE_BATCH: i64 = 200;
+
+/// One pass over complaints: raises an alert for each open complaint of a ward that went past its
+/// SLA (once per complaint, medium severity), and notes as cleared the alerts of those since fixed,
+/// closed or set aside. Returns the alerts raised.
+pub async fn watch_overdue(state: &AppState, now: OffsetDateTime) -> Result<Vec<i64>> {
+    let mut tx = state.store.begin().await?;
+    let mut raised = Vec::new();
+    for c in rows::overdue_without_alert(&mut tx, now, OVERDUE_BATCH).await? {
+        let hours = ((now - c.due_at).whole_minutes() as f64 / 6.0).round() / 10.0;
+        let title = format!("Phản ánh #{} ({}) quá hạn xử lý", c.id, c.category_vi);
+        let alert = NewAlertRow {
+            kind: "complaint_overdue",
+            severity: Severity::Medium.as_str(),
+            source_type: "complaint",
+            source_id: c.id,
+            condition: "overdue",
+            jurisdiction_id: c.ward_id,
+            title: &title,
+            value: Some(hours),
+        };
+        let id = rows::insert_alert(&mut tx, &alert, now).await?;
+        let event = Event::new(Actor::system(), "monitor.alert.raise", "alert", id)
+            .detail(serde_json::json!({ "complaint": c.id, "condition": "overdue" }));
+        audit::append(&mut tx, &state.secrets.audit, event, now).await?;
+        raised.push(id);
+    }
+    let settled = rows::overdue_alerts_settled(&mut tx).await?;
+    for id in &settled {
+        rows::set_cleared(&mut tx, *id, Some(now), now).await?;
+    }
+    tx.commit().await?;
+    for (kind, ids) in [("alert.raised", &raised), ("alert.changed", &settled)] {
+        for id in ids {
+            if let Some(a) = state.store.alert(*id).await? {
+                state.feed.publish(live(kind, &a, now));
+            }
+        }
+    }
+    Ok(raised)
+}
+
+/// Watches for overdue complaints every minute until the process ends.
+pub async fn run_overdue_watch(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = watch_overdue(&state, state.now()).await {
+            tracing::warn!(error = %e, "watching for overdue complaints failed");
+        }
+    }
 }
 
 fn live(kind: &'static str, a: &AlertRow, now: OffsetDateTime) -> LiveEvent {

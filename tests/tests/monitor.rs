@@ -2,11 +2,15 @@
 //! registers a sensor with thresholds; a gateway with an API key sends readings (all or none,
 //! again without effect); a reading past a threshold raises one alert, pushed on the live feed;
 //! the alert notes when the condition ends and is acknowledged, assigned and resolved within
-//! the right jurisdictions.
+//! the right jurisdictions. A complaint past its SLA raises one alert, cleared once it is fixed.
+
+use std::sync::Arc;
 
 use q10_core::audit::Actor;
+use q10_core::clock::{Clock, ManualClock};
+use q10_core::outbox::Outbound;
 use q10_core_api::Role;
-use q10_tests::{Demo, Engine, demo_for};
+use q10_tests::{Demo, Engine, TestDb, demo_for, demo_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -15,6 +19,7 @@ use time::{Duration, OffsetDateTime};
 q10_tests::on_both_engines!(
     readings_past_a_threshold_raise_one_alert_that_operators_resolve,
     bad_readings_are_refused_whole_and_keys_are_checked,
+    a_complaint_past_its_sla_raises_one_alert,
 );
 
 async fn sensor(demo: &Demo, token: &str, code: &str, unit: &str) -> (StatusCode, Value) {
@@ -194,4 +199,64 @@ async fn bad_readings_are_refused_whole_and_keys_are_checked(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(inverted.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn a_complaint_past_its_sla_raises_one_alert(engine: Engine) {
+    let Some(db) = TestDb::new(engine).await else { return };
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()));
+    let demo = demo_with(db.store().await, Some(clock.clone()), Outbound::default()).await;
+    let state = &demo.server.state;
+    let operator = demo.token(Role::Operator).await;
+    let handler = demo.token(Role::ComplaintHandler).await;
+    // Flooding in Phường 1: twelve hours to fix it.
+    let res = demo
+        .http
+        .post(demo.server.url("/api/v1/complaints"))
+        .json(&json!({ "category": "flooding", "description": "Nước ngập sâu trước trường học", "lat": 10.7725, "lon": 106.66725 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let complaint = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    clock.advance(Duration::hours(11));
+    assert!(q10_core::monitor::watch_overdue(state, clock.now()).await.unwrap().is_empty(), "still within its SLA");
+
+    let mut feed = demo.get("/api/v1/events", &operator).send().await.unwrap();
+    clock.advance(Duration::hours(2));
+    let raised = q10_core::monitor::watch_overdue(state, clock.now()).await.unwrap();
+    assert_eq!(raised.len(), 1, "one alert for the overdue complaint");
+    assert!(q10_core::monitor::watch_overdue(state, clock.now()).await.unwrap().is_empty(), "raised once");
+    let id = raised[0];
+    let alert = alerts(&demo, &operator).await.into_iter().find(|a| a["id"] == id).expect("the operator sees it");
+    assert_eq!((alert["kind"].as_str(), alert["unit_code"].as_str()), (Some("complaint_overdue"), Some("27211")));
+    assert_eq!((alert["source_type"].as_str(), alert["source_id"].as_i64()), (Some("complaint"), Some(complaint)));
+    assert!(alert["title"].as_str().unwrap().contains(&format!("#{complaint}")), "{alert}");
+    assert!(!alert["title"].as_str().unwrap().contains("Nước ngập"), "the citizen's words stay out of the title");
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text.contains("alert.raised") {
+        let chunk = tokio::time::timeout_at(deadline, feed.chunk()).await.expect("the feed pushes the alert").unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk.expect("the feed stays open")));
+    }
+    // The ward's official sees it too.
+    let official = demo.token(Role::WardOfficial).await;
+    assert!(alerts(&demo, &official).await.iter().any(|a| a["id"] == id));
+
+    // Fixed: the alert notes that its condition ended and waits to be resolved.
+    for action in ["assign", "fix"] {
+        let res = demo
+            .post(&format!("/api/v1/complaints/{complaint}/actions"), &handler)
+            .json(&json!({ "action": action }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{action}");
+    }
+    q10_core::monitor::watch_overdue(state, clock.now()).await.unwrap();
+    let alert = alerts(&demo, &operator).await.into_iter().find(|a| a["id"] == id).unwrap();
+    assert!(alert["cleared_at"].is_string(), "{alert}");
+    assert_eq!(alert["status"], "open");
+    let (status, _) = act(&demo, &operator, id, json!({ "action": "resolve", "note": "đã xử lý" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(q10_core::monitor::watch_overdue(state, clock.now()).await.unwrap().is_empty(), "never raised again");
 }

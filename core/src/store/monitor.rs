@@ -148,6 +148,42 @@ pub(crate) async fn live_alert(
     Ok(row.map(|(id, cleared)| (id, cleared.is_some())))
 }
 
+/// An open complaint past its SLA that has never had an overdue alert.
+#[derive(Debug, Clone, FromRow)]
+pub struct OverdueRow {
+    pub id: i64,
+    pub ward_id: i64,
+    pub category_vi: String,
+    pub due_at: OffsetDateTime,
+}
+
+/// Open complaints of a ward past their SLA at `now` that have never had an overdue alert, the
+/// longest overdue first, at most `limit`.
+pub(crate) async fn overdue_without_alert(tx: &mut Tx, now: OffsetDateTime, limit: i64) -> Result<Vec<OverdueRow>> {
+    Ok(on_tx!(tx, c => sqlx::query_as(
+        "SELECT c.id, c.ward_id, k.name_vi AS category_vi, c.due_at FROM complaints c \
+         JOIN complaint_categories k ON k.code = c.category_code \
+         WHERE c.is_open AND c.due_at < $1 AND c.ward_id IS NOT NULL AND NOT EXISTS ( \
+             SELECT 1 FROM alerts a WHERE a.source_type = 'complaint' AND a.source_id = c.id AND a.condition = 'overdue') \
+         ORDER BY c.due_at LIMIT $2",
+    )
+    .bind(Ts(now))
+    .bind(limit)
+    .fetch_all(c)
+    .await?))
+}
+
+/// Overdue alerts not yet marked cleared whose complaint has since been fixed, closed or set aside.
+pub(crate) async fn overdue_alerts_settled(tx: &mut Tx) -> Result<Vec<i64>> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "SELECT a.id FROM alerts a JOIN complaints c ON c.id = a.source_id \
+         WHERE a.source_type = 'complaint' AND a.condition = 'overdue' AND a.status <> 'resolved' \
+         AND a.cleared_at IS NULL AND NOT c.is_open",
+    )
+    .fetch_all(c)
+    .await?))
+}
+
 pub(crate) struct NewAlertRow<'a> {
     pub kind: &'a str,
     pub severity: &'a str,
