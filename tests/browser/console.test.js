@@ -1,6 +1,7 @@
 // The operators' monitoring console: the operator logs in, opens the console from the home page,
-// registers a server-room thermometer in Phường 1 with a critical upper threshold; a gateway sends
-// a reading past it, and the alert appears on the open page without a reload (pushed by the live
+// sees a complaint just filed on the map and not on the timeline's map of 24 hours ago, registers
+// a server-room thermometer in Phường 1 with a critical upper threshold; a gateway sends a
+// reading past it, and the alert appears on the open page without a reload (pushed by the live
 // feed) with the critical banner; the operator acknowledges it, assigns it to the ward's
 // official and resolves it with a note; the page reads in English too.
 
@@ -54,6 +55,21 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   await page.locator("#console-link").click();
   await page.waitForURL(/\/console$/);
   await until("the live feed to connect", async () => (await page.locator("#live-state").textContent()).includes("●"));
+
+  // A complaint filed now appears on the map; on the timeline, 24 hours ago, it had not been filed.
+  const filed = await fetch(BASE + "/api/v1/complaints", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ category: "garbage", description: "Rác tồn đọng trên vỉa hè " + Date.now(), lat: 10.7725, lon: 106.66725 }),
+  });
+  assert.equal(filed.status, 201);
+  const square = page.locator(`#console-map rect[data-complaint="${(await filed.json()).id}"]`);
+  await square.waitFor();
+  await page.locator("#timeline").fill("0");
+  assert.equal(await square.count(), 0, "not on the map of 24 hours ago");
+  assert.match(await page.locator("#timeline-at").textContent(), /: 0 phản ánh/);
+  await page.locator("#timeline").fill("96");
+  await square.waitFor();
 
   // Registering a sensor; a bad threshold pair is refused with a clear reason first.
   const code = "p1-server-room-" + Date.now();

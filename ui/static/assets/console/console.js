@@ -226,11 +226,16 @@ function renderMap() {
   complaintLayer.setAttribute("class", "layer");
   complaintLayer.setAttribute("data-layer", "complaints");
   complaintLayer.style.display = $("layer-complaints").checked ? "" : "none";
-  for (const f of complaints) {
+  // At "now", the open complaints; earlier on the timeline, those filed in the 24 hours up to then.
+  const moment = timelineMoment();
+  const shown = moment === null ? complaints : day.filter((f) => Date.parse(f.properties.submitted_at) <= moment);
+  $("timeline-at").textContent = moment === null ? t("timelineNow") : t("timelineAt", { at: when(new Date(moment).toISOString()), n: shown.length });
+  for (const f of shown) {
     const [x, y] = map.proj.toSvg(f.geometry.coordinates);
     const p = f.properties;
+    const recent = moment !== null && moment - Date.parse(p.submitted_at) <= HOUR;
     complaintLayer.append(mark("rect", { x: (x - 6).toFixed(1), y: (y - 6).toFixed(1), width: 12, height: 12,
-      class: "complaint " + (p.overdue ? "complaint-overdue" : "complaint-open"), "data-complaint": String(p.id) },
+      class: "complaint " + (p.overdue ? "complaint-overdue" : "complaint-open") + (recent ? " recent" : ""), "data-complaint": String(p.id) },
       `#${p.id} · ${p.category}${p.overdue ? " · " + t("legendOverdue") : ""}`));
   }
   svg.append(complaintLayer, sensorLayer);
@@ -238,9 +243,47 @@ function renderMap() {
 
 async function loadComplaints() {
   const open = ["submitted", "for_triage", "assigned", "in_progress", "reopened"];
-  const all = await api("GET", "/api/v1/dashboard/complaints.geojson").catch(() => null);
+  const since = new Date(Date.now() - 24 * HOUR).toISOString();
+  const [all, last] = await Promise.all([
+    api("GET", "/api/v1/dashboard/complaints.geojson").catch(() => null),
+    api("GET", "/api/v1/dashboard/complaints.geojson?since=" + encodeURIComponent(since)).catch(() => null),
+  ]);
   complaints = all ? all.features.filter((f) => f.geometry && open.includes(f.properties.status)) : [];
+  day = last ? last.features.filter((f) => f.geometry) : [];
+  dayEnd = Date.now();
   renderMap();
+}
+
+// The timeline: 96 steps of 15 minutes over the last 24 hours; the last step is "now".
+const HOUR = 3_600_000;
+const STEPS = 96;
+let day = [];
+let dayEnd = Date.now();
+let playing = null;
+
+function timelineMoment() {
+  const step = Number($("timeline").value);
+  return step >= STEPS ? null : dayEnd - (STEPS - step) * (HOUR / 4);
+}
+
+function setupTimeline() {
+  $("timeline").addEventListener("input", renderMap);
+  $("timeline-play").addEventListener("click", () => {
+    if (playing) return stopPlaying();
+    if (Number($("timeline").value) >= STEPS) $("timeline").value = "0";
+    $("timeline-play").textContent = t("pause");
+    playing = setInterval(() => {
+      $("timeline").value = String(Number($("timeline").value) + 1);
+      renderMap();
+      if (Number($("timeline").value) >= STEPS) stopPlaying();
+    }, 250);
+  });
+}
+
+function stopPlaying() {
+  clearInterval(playing);
+  playing = null;
+  $("timeline-play").textContent = t("play");
 }
 
 function placed(point) {
@@ -327,6 +370,7 @@ function redraw() {
   renderLive();
   renderAlerts();
   renderSensors();
+  if (!playing) $("timeline-play").textContent = t("play");
 }
 
 async function main() {
@@ -343,6 +387,7 @@ async function main() {
   $("do-resolve").addEventListener("click", () => act(chosen, { action: "resolve", note: $("resolve-note").value.trim() }));
   $("sensor-form").addEventListener("submit", register);
   await setupMap();
+  setupTimeline();
   placed(null);
   await Promise.all([loadAlerts(), loadSensors(), loadComplaints()]);
   listen();

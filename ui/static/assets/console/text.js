@@ -4,7 +4,10 @@ import { addText } from "../common.js";
 
 addText({
   vi: {
-    consoleTitle: "Trung tâm giám sát", complaintsLink: "Phản ánh", loginLink: "Đăng nhập",
+    consoleTitle: "Trung tâm giám sát",
+    timeline: "24 giờ qua", play: "Phát lại", pause: "Dừng",
+    timelineNow: "Hiện tại: phản ánh đang mở trong 30 ngày qua",
+    timelineAt: "Đến {at}: {n} phản ánh gửi trong 24 giờ qua (viền cam: trong giờ cuối)", complaintsLink: "Phản ánh", loginLink: "Đăng nhập",
     needLogin: "Hãy đăng nhập ở trang chủ bằng tài khoản cán bộ.", notForYou: "Trang này dành cho cán bộ giám sát.",
     liveOn: "● Đang cập nhật trực tiếp", liveOff: "○ Mất kết nối trực tiếp, đang thử lại…",
     sound: "Chuông khi có cảnh báo khẩn cấp",
@@ -35,7 +38,10 @@ addText({
     placeAt: "Vị trí: {lat}, {lon}", noPlace: "Chưa chọn vị trí trên bản đồ (không bắt buộc).",
   },
   en: {
-    consoleTitle: "Monitoring console", complaintsLink: "Complaints", loginLink: "Log in",
+    consoleTitle: "Monitoring console",
+    timeline: "Last 24 hours", play: "Play", pause: "Pause",
+    timelineNow: "Now: complaints open from the last 30 days",
+    timelineAt: "Up to {at}: {n} complaints filed in the last 24 hours (orange outline: within the last hour)", complaintsLink: "Complaints", loginLink: "Log in",
     needLogin: "Log in on the home page with a staff account.", notForYou: "This page is for monitoring staff.",
     liveOn: "● Live", liveOff: "○ Live updates lost, retrying…",
     sound: "Chime for critical alerts",
