@@ -16,6 +16,7 @@ pub mod http;
 pub mod jurisdiction;
 pub mod meeting;
 pub mod monitor;
+pub mod mqtt;
 pub mod outbox;
 pub mod payment;
 pub mod registry;

@@ -3,6 +3,8 @@
 //! again without effect); a reading past a threshold raises one alert, pushed on the live feed;
 //! the alert notes when the condition ends and is acknowledged, assigned and resolved within
 //! the right jurisdictions. A complaint past its SLA raises one alert, cleared once it is fixed.
+//! Readings published to a real MQTT broker (Mosquitto; `TEST_MQTT_ADDR`, set by tests/run) are
+//! taken like the gateway's.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ q10_tests::on_both_engines!(
     readings_past_a_threshold_raise_one_alert_that_operators_resolve,
     bad_readings_are_refused_whole_and_keys_are_checked,
     a_complaint_past_its_sla_raises_one_alert,
+    readings_over_mqtt_raise_and_clear_alerts,
 );
 
 async fn sensor(demo: &Demo, token: &str, code: &str, unit: &str) -> (StatusCode, Value) {
@@ -259,4 +262,78 @@ async fn a_complaint_past_its_sla_raises_one_alert(engine: Engine) {
     let (status, _) = act(&demo, &operator, id, json!({ "action": "resolve", "note": "đã xử lý" })).await;
     assert_eq!(status, StatusCode::OK);
     assert!(q10_core::monitor::watch_overdue(state, clock.now()).await.unwrap().is_empty(), "never raised again");
+}
+
+/// The broker the MQTT test publishes through: `TEST_MQTT_ADDR` (host:port), which CI must set.
+fn mqtt_broker() -> Option<(String, u16)> {
+    let Ok(addr) = std::env::var("TEST_MQTT_ADDR") else {
+        assert!(std::env::var_os("CI").is_none(), "TEST_MQTT_ADDR must name an MQTT broker in CI (tests/run sets it)");
+        eprintln!("skipped: set TEST_MQTT_ADDR to an MQTT broker (host:port)");
+        return None;
+    };
+    let (host, port) = addr.rsplit_once(':').expect("TEST_MQTT_ADDR is host:port");
+    Some((host.to_string(), port.parse().expect("TEST_MQTT_ADDR's port is a number")))
+}
+
+async fn readings_over_mqtt_raise_and_clear_alerts(engine: Engine) {
+    let Some((host, port)) = mqtt_broker() else { return };
+    let Some((_db, demo)) = demo_for(engine).await else { return };
+    let operator = demo.token(Role::Operator).await;
+    let (status, s) = sensor(&demo, &operator, "p1-mqtt-temp", "27211").await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    // Topics of this run alone: tests on both engines share the broker.
+    let run: u64 = rand::random();
+    let prefix = format!("q10test/{run:x}/sensors");
+    let settings = q10_core::mqtt::MqttSettings {
+        host: host.clone(),
+        port,
+        client_id: format!("q10-test-{run:x}"),
+        topic_prefix: prefix.clone(),
+        credentials: None,
+    };
+    let subscriber = tokio::spawn(q10_core::mqtt::run(demo.server.state.clone(), settings));
+
+    let (publisher, mut events) =
+        rumqttc::AsyncClient::new(rumqttc::MqttOptions::new(format!("q10-test-pub-{run:x}"), host, port), 16);
+    let pump = tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    let publish = |topic: String, payload: String| {
+        let publisher = publisher.clone();
+        async move { publisher.publish(topic, rumqttc::QoS::AtLeastOnce, false, payload).await.unwrap() }
+    };
+    // Malformed messages and other topics are refused without harm.
+    publish(format!("{prefix}/p1-mqtt-temp"), "warm".into()).await;
+    publish(format!("{prefix}/p1-mqtt-temp/extra"), "99".into()).await;
+    publish(format!("{prefix}/no-such-sensor"), "99".into()).await;
+    // Readings past the threshold until the subscriber, connecting meanwhile, has taken one.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let alert = loop {
+        let at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap();
+        publish(format!("{prefix}/p1-mqtt-temp"), format!(r#"{{"value": 34.5, "at": "{at}"}}"#)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mine: Vec<Value> =
+            alerts(&demo, &operator).await.into_iter().filter(|a| a["source_id"] == s["id"]).collect();
+        if let Some(a) = mine.first() {
+            assert_eq!(mine.len(), 1, "one alert while the condition lasts");
+            break a.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no alert from readings published over MQTT");
+    };
+    assert_eq!((alert["kind"].as_str(), alert["value"].as_f64()), (Some("sensor_threshold"), Some(34.5)));
+    // A bare number is a reading taken now: back within the threshold, the alert notes it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    publish(format!("{prefix}/p1-mqtt-temp"), "24".into()).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let a = alerts(&demo, &operator).await.into_iter().find(|a| a["id"] == alert["id"]).unwrap();
+        if a["cleared_at"].is_string() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the alert was not cleared by the reading over MQTT: {a}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let sensors = demo.get_json("/api/v1/sensors", &operator).await;
+    let mine = sensors.as_array().unwrap().iter().find(|x| x["code"] == "p1-mqtt-temp").unwrap().clone();
+    assert_eq!(mine["last_value"], 24.0, "{mine}");
+    subscriber.abort();
+    pump.abort();
 }

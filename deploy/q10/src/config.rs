@@ -94,6 +94,37 @@ pub struct Config {
     /// portal: each a `[[webhooks]]` table.
     pub webhooks: Vec<WebhookSettings>,
     pub payments: PaymentSettings,
+    /// An MQTT broker to take sensor readings from (`[mqtt]`); none when absent.
+    pub mqtt: Option<MqttConfig>,
+}
+
+/// Sensor readings over MQTT: topics `<topic_prefix>/<sensor code>` on a broker such as Mosquitto.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    pub host: String,
+    #[serde(default = "MqttConfig::default_port")]
+    pub port: u16,
+    /// The session's name at the broker; give each core process its own.
+    #[serde(default = "MqttConfig::default_client_id")]
+    pub client_id: String,
+    #[serde(default = "MqttConfig::default_prefix")]
+    pub topic_prefix: String,
+    pub username: Option<String>,
+    /// A file holding the password (with `username`).
+    pub password_file: Option<PathBuf>,
+}
+
+impl MqttConfig {
+    fn default_port() -> u16 {
+        1883
+    }
+    fn default_client_id() -> String {
+        "q10-core".into()
+    }
+    fn default_prefix() -> String {
+        "q10/sensors".into()
+    }
 }
 
 /// How payments are taken.
@@ -235,6 +266,7 @@ impl Default for Config {
             sfu: SfuConfig::default(),
             webhooks: Vec::new(),
             payments: PaymentSettings::default(),
+            mqtt: None,
         }
     }
 }
@@ -315,6 +347,33 @@ impl Config {
 
     pub fn runs(&self, role: ServiceRole) -> bool {
         self.role == ServiceRole::All || self.role == role
+    }
+
+    /// The MQTT broker's settings, with the password read; `None` without `[mqtt]`.
+    pub fn mqtt(&self) -> anyhow::Result<Option<q10_core::mqtt::MqttSettings>> {
+        let Some(m) = &self.mqtt else { return Ok(None) };
+        let prefix = m.topic_prefix.trim_end_matches('/');
+        anyhow::ensure!(
+            !prefix.is_empty() && !prefix.contains(['+', '#']),
+            "mqtt.topic_prefix must be a topic without wildcards"
+        );
+        anyhow::ensure!(!m.client_id.is_empty(), "mqtt.client_id must not be empty");
+        let credentials = match (&m.username, &m.password_file) {
+            (Some(user), Some(file)) => {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("mqtt.password_file: reading {}", file.display()))?;
+                Some((user.clone(), secrecy::SecretString::from(text.trim_end().to_string())))
+            }
+            (None, None) => None,
+            _ => anyhow::bail!("mqtt: give both username and password_file, or neither"),
+        };
+        Ok(Some(q10_core::mqtt::MqttSettings {
+            host: m.host.clone(),
+            port: m.port,
+            client_id: m.client_id.clone(),
+            topic_prefix: prefix.to_string(),
+            credentials,
+        }))
     }
 
     /// The webhook destinations, with their secrets read.

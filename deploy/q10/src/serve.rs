@@ -69,6 +69,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(q10_core::payment::run_reconciler(state.clone(), Duration::from_secs(60)));
         tokio::spawn(q10_core::telehealth::run_reminders(state.clone()));
         tokio::spawn(q10_core::monitor::run_overdue_watch(state.clone()));
+        if let Some(mqtt) = config.mqtt().context("invalid MQTT settings")? {
+            tokio::spawn(q10_core::mqtt::run(state.clone(), mqtt));
+        }
         // A core without signaling in its process hears of the rooms over NATS.
         if !config.runs(ServiceRole::Signaling)
             && let Some(nats) = &config.cluster.nats
