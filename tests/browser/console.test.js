@@ -124,6 +124,11 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   // Back within the threshold; then resolved with what was done.
   await send(key, code, 24);
   await until("the reading to clear on the page", async () => /24/.test(await row.textContent()));
+  // The sensor's readings as a chart, with its thresholds.
+  await row.getByRole("button", { name: /Xem số đo/ }).click();
+  await page.locator("#sensor-chart canvas").waitFor();
+  assert.match(await page.locator("#sensor-chart-summary").textContent(), /^2 số đo, thấp nhất 24 °C, cao nhất 34\.5 °C/);
+  assert.match(await page.locator("#sensor-chart").innerText(), /Ngưỡng trên/, "the threshold is in the legend");
   await page.locator("#resolve-note").fill("Đã khởi động lại máy lạnh phòng máy chủ");
   await page.locator("#do-resolve").click();
   await until("the alert to be resolved", async () => /Đã xử lý xong/.test(await alertRow.textContent()));

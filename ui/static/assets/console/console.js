@@ -4,6 +4,7 @@
 // registering one. Needs a staff session from the home page's login.
 
 import { $, api, currentLang, el, followFeed, setupLang, staffSession, t, unitName, when } from "../common.js";
+import { fitWidth, timeChart } from "../chart.js";
 import { WardMap } from "../complaints/map.js";
 import "./text.js";
 
@@ -171,7 +172,7 @@ function renderSensors() {
     const outside = s.last_value != null && ((s.high != null && s.last_value > s.high) || (s.low != null && s.last_value < s.low));
     return el("tr", { "data-code": s.code },
       el("td", { text: s.code }),
-      el("td", { text: s.name }),
+      el("td", {}, readingsButton(s)),
       el("td", { text: nameOfUnit(s.unit_code, s.unit_name) }),
       el("td", { class: outside ? "outside" : "", text: value + (outside ? " ⚠" : "") }),
       el("td", { text: limits }),
@@ -179,6 +180,54 @@ function renderSensors() {
   }));
   $("sensors-empty").hidden = sensors.length > 0;
   renderMap();
+}
+
+function readingsButton(s) {
+  const b = el("button", { type: "button", class: "link-button", text: s.name, "aria-label": t("showReadings", { name: s.name }) });
+  b.addEventListener("click", async () => {
+    chartOf = s.id;
+    await loadReadings();
+    $("sensor-chart-title").focus();
+  });
+  return b;
+}
+
+// The chosen sensor's readings over the last 24 hours, with its thresholds as dashed lines.
+let chartOf = null;
+let readingsChart = null;
+
+async function loadReadings() {
+  const s = sensors.find((x) => x.id === chartOf);
+  $("sensor-chart-panel").hidden = !s;
+  if (!s) return;
+  let points = [];
+  try {
+    points = await api("GET", `/api/v1/sensors/${s.id}/readings`);
+  } catch (e) {
+    $("sensor-chart-summary").textContent = e.message;
+    return;
+  }
+  $("sensor-chart-title").textContent = t("readingsOf", { name: s.name });
+  const values = points.map((p) => p.value);
+  $("sensor-chart-summary").textContent = points.length === 0 ? t("noReadings")
+    : t("readingsSummary", { n: points.length, min: Math.min(...values), max: Math.max(...values), unit: s.unit });
+  $("sensor-chart").setAttribute("aria-label", t("readingsOf", { name: s.name }));
+  const xs = points.map((p) => Date.parse(p.at) / 1000);
+  const series = [{ label: `${t("reading")} (${s.unit})`, stroke: "#0b4f8a" }];
+  const data = [xs, values];
+  for (const [limit, label] of [[s.high, t("high")], [s.low, t("low")]]) {
+    if (limit == null) continue;
+    series.push({ label, stroke: "#8b0000", dash: [6, 4], points: { show: false } });
+    data.push(xs.map(() => limit));
+  }
+  const clock = (v) => when(new Date(v * 1000).toISOString());
+  const hhmm = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit" });
+  if (readingsChart) readingsChart.destroy();
+  readingsChart = timeChart($("sensor-chart"), {
+    data, series, yLabel: s.unit, height: 260, floor: 0,
+    ticks: (v) => hhmm.format(new Date(v * 1000)),
+    legend: clock,
+  });
 }
 
 async function loadSensors() {
@@ -191,6 +240,7 @@ async function loadSensors() {
     return;
   }
   renderSensors();
+  if (chartOf !== null) await loadReadings();
 }
 
 const NS = "http://www.w3.org/2000/svg";
@@ -370,6 +420,7 @@ function redraw() {
   renderLive();
   renderAlerts();
   renderSensors();
+  if (chartOf !== null) loadReadings();
   if (!playing) $("timeline-play").textContent = t("play");
 }
 
@@ -388,6 +439,7 @@ async function main() {
   $("sensor-form").addEventListener("submit", register);
   await setupMap();
   setupTimeline();
+  fitWidth(() => readingsChart, $("sensor-chart"));
   placed(null);
   await Promise.all([loadAlerts(), loadSensors(), loadComplaints()]);
   listen();

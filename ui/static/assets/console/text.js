@@ -5,7 +5,9 @@ import { addText } from "../common.js";
 addText({
   vi: {
     consoleTitle: "Trung tâm giám sát",
-    timeline: "24 giờ qua", play: "Phát lại", pause: "Dừng",
+    showReadings: "Xem số đo của {name}", readingsOf: "Số đo 24 giờ qua: {name}",
+    readingsSummary: "{n} số đo, thấp nhất {min} {unit}, cao nhất {max} {unit}.", noReadings: "Chưa có số đo nào trong 24 giờ qua.",
+    reading: "Số đo", timeline: "24 giờ qua", play: "Phát lại", pause: "Dừng",
     timelineNow: "Hiện tại: phản ánh đang mở trong 30 ngày qua",
     timelineAt: "Đến {at}: {n} phản ánh gửi trong 24 giờ qua (viền cam: trong giờ cuối)", complaintsLink: "Phản ánh", loginLink: "Đăng nhập",
     needLogin: "Hãy đăng nhập ở trang chủ bằng tài khoản cán bộ.", notForYou: "Trang này dành cho cán bộ giám sát.",
@@ -39,7 +41,9 @@ addText({
   },
   en: {
     consoleTitle: "Monitoring console",
-    timeline: "Last 24 hours", play: "Play", pause: "Pause",
+    showReadings: "Show the readings of {name}", readingsOf: "Readings of the last 24 hours: {name}",
+    readingsSummary: "{n} readings, lowest {min} {unit}, highest {max} {unit}.", noReadings: "No readings in the last 24 hours.",
+    reading: "Reading", timeline: "Last 24 hours", play: "Play", pause: "Pause",
     timelineNow: "Now: complaints open from the last 30 days",
     timelineAt: "Up to {at}: {n} complaints filed in the last 24 hours (orange outline: within the last hour)", complaintsLink: "Complaints", loginLink: "Log in",
     needLogin: "Log in on the home page with a staff account.", notForYou: "This page is for monitoring staff.",

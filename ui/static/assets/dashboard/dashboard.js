@@ -4,13 +4,12 @@
 // and every minute for the rest; exported as CSV or printed. Needs a leader's or monitoring
 // officer's session from the home page's login.
 
-import uPlot from "../vendor/uplot.js";
+import { fitWidth, timeChart } from "../chart.js";
 import { $, api, currentLang, day, el, followFeed, setupLang, staffSession, t, today, unitName, when } from "../common.js";
 import "./text.js";
 
 const LEADERS = ["district_official", "ward_official", "operator"];
 const PERIODS = ["last7", "last30", "last90", "thisMonth", "thisYear", "custom"];
-const ZONE = "Asia/Ho_Chi_Minh";
 // Dossiers and payments are not on the live feed: their figures are fetched again this often.
 const REFRESH_MS = 60_000;
 
@@ -175,22 +174,19 @@ function renderTrend() {
   $("trend-table").tBodies[0].replaceChildren(...days.map((d) => el("tr", {},
     el("td", { text: day(d.day) }), el("td", { class: "num", text: num(d.received) }),
     el("td", { class: "num", text: num(d.resolved) }), el("td", { class: "num", text: num(d.resolved_on_time) }))));
-  const data = [days.map((d) => midnight(d.day)), received, resolved];
-  const width = Math.max(320, $("trend-chart").clientWidth || 800);
+  const asDay = (v) => day(new Date(v * 1000).toISOString());
   if (chart) chart.destroy();
-  chart = new uPlot({
-    width,
-    height: 300,
-    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), ZONE),
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.1))] } },
+  chart = timeChart($("trend-chart"), {
+    data: [days.map((d) => midnight(d.day)), received, resolved],
+    yLabel: t("trend"),
     // Days as the district writes them, day before month.
-    axes: [{ values: (_u, splits) => splits.map((v) => day(new Date(v * 1000).toISOString()).slice(0, 5)) }, { label: t("trend") }],
+    ticks: (v) => asDay(v).slice(0, 5),
+    legend: asDay,
     series: [
-      { label: t("col_day"), value: (_u, v) => (v == null ? "" : day(new Date(v * 1000).toISOString())) },
-      { label: t("col_received"), stroke: "#0b4f8a", width: 2, fill: "rgba(11, 79, 138, 0.08)", points: { show: true } },
-      { label: t("col_resolved"), stroke: "#1f6f3a", width: 2, dash: [6, 4], points: { show: true } },
+      { label: t("col_received"), stroke: "#0b4f8a", fill: "rgba(11, 79, 138, 0.08)" },
+      { label: t("col_resolved"), stroke: "#1f6f3a", dash: [6, 4] },
     ],
-  }, data, $("trend-chart"));
+  });
 }
 
 function renderWards() {
@@ -263,13 +259,7 @@ async function main() {
   window.addEventListener("beforeprint", () => {
     $("printed-at").textContent = t("printedAt", { at: when(new Date().toISOString()), who: me.display_name });
   });
-  let width = window.innerWidth;
-  window.addEventListener("resize", () => {
-    if (chart && Math.abs(window.innerWidth - width) > 20) {
-      width = window.innerWidth;
-      chart.setSize({ width: Math.max(320, $("trend-chart").clientWidth), height: 300 });
-    }
-  });
+  fitWidth(() => chart, $("trend-chart"));
   await load();
   followFeed(["complaint.created", "complaint.changed", "alert.raised", "alert.changed"], soon, (on) => {
     live = on;
