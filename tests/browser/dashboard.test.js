@@ -123,3 +123,24 @@ test("a ward official's dashboard is their ward's alone", async () => {
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+test("the console and the dashboard fit a laptop and a 4K wall without sideways scrolling", async () => {
+  for (const viewport of [{ width: 1366, height: 768 }, { width: 3840, height: 2160 }]) {
+    const page = await loggedIn("district.official");
+    await page.setViewportSize(viewport);
+    await page.locator("#trend-chart canvas").waitFor();
+    await until("the wards", async () => (await page.locator("#ward-table tbody tr").count()) === 15);
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    assert.ok(await fits(), `the dashboard fits ${viewport.width}×${viewport.height}`);
+    const chartWidth = await page.locator("#trend-chart .uplot").evaluate((e) => e.getBoundingClientRect().width);
+    assert.ok(chartWidth > viewport.width * 0.8, `the chart spans the page at ${viewport.width} px (${chartWidth})`);
+    const type = await page.evaluate(() => getComputedStyle(document.body).fontSize);
+    assert.equal(type, viewport.width >= 2560 ? "24px" : "16px", "larger type on a wall");
+    await page.goto(BASE + "/console");
+    await page.locator("#console-map path[data-ward]").first().waitFor();
+    assert.ok(await fits(), `the console fits ${viewport.width}×${viewport.height}`);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).fontSize), type, "the console's type too");
+    await page.context().close();
+  }
+  assert.deepEqual(problems, []);
+});
