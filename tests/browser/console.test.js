@@ -63,7 +63,7 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
     body: JSON.stringify({ category: "garbage", description: "Rác tồn đọng trên vỉa hè " + Date.now(), lat: 10.7725, lon: 106.66725 }),
   });
   assert.equal(filed.status, 201);
-  const square = page.locator(`#console-map rect[data-complaint="${(await filed.json()).id}"]`);
+  const square = page.locator(`#console-map path[data-complaint="${(await filed.json()).id}"]`);
   await square.waitFor();
   await page.locator("#timeline").fill("0");
   assert.equal(await square.count(), 0, "not on the map of 24 hours ago");
@@ -80,8 +80,16 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   await page.locator("#s-low").fill("35");
   await page.locator("#s-high").fill("30");
   await page.locator("#s-severity").selectOption("critical");
-  // Placed on the map, inside Phường 1: the ward is chosen from the point.
+  // The map zooms with its button; Enter places a point at the cross-hair in its middle.
   const ward = page.locator(`#console-map path[data-ward="${WARD}"]`);
+  await ward.scrollIntoViewIfNeeded();
+  const before = (await ward.boundingBox()).width;
+  await page.locator("#console-map .leaflet-control-zoom-in").click();
+  await until("the map to zoom in", async () => (await ward.boundingBox()).width > before * 1.2);
+  await page.locator("#console-map").focus();
+  await page.keyboard.press("Enter");
+  assert.match(await page.locator("#s-place").textContent(), /10\.\d+, 106\.\d+/, "placed from the keyboard");
+  // Placed on the map, inside Phường 1: the ward is chosen from the point.
   await ward.scrollIntoViewIfNeeded();
   const box = await ward.boundingBox();
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
@@ -93,9 +101,11 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   await page.locator('#sensor-form button[type="submit"]').click();
   const row = page.locator(`#sensor-table tr[data-code="${code}"]`);
   await row.waitFor();
+  assert.doesNotMatch(await page.locator("#s-place").textContent(), /10\.\d+/, "the form starts afresh");
   assert.match(await row.textContent(), /Phường 1/);
-  const dot = page.locator(`#console-map circle[data-sensor="${code}"]`);
-  assert.equal(await dot.getAttribute("class"), "sensor sensor-ok", "the sensor is on the map");
+  const dot = page.locator(`#console-map path[data-sensor="${code}"]`);
+  const looks = async () => (await dot.getAttribute("class")).split(" ").filter((c) => c.startsWith("sensor-")).join(" ");
+  assert.equal(await looks(), "sensor-ok", "the sensor is on the map");
 
   await page.locator("#sound").check();
   const key = gatewayKey();
@@ -108,7 +118,7 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   assert.match(await alertRow.textContent(), /Mới/);
   assert.ok(await page.locator("#critical").isVisible(), "a new critical alert shows the banner");
   assert.match(await row.textContent(), /34\.5/, "the sensor shows its latest value");
-  await until("the sensor to turn red on the map", async () => (await dot.getAttribute("class")) === "sensor sensor-alerting");
+  await until("the sensor to turn red on the map", async () => (await looks()) === "sensor-alerting");
 
   await alertRow.getByRole("button", { name: /Tiếp nhận cảnh báo/ }).click();
   await until("the alert to be acknowledged", async () => /Đã tiếp nhận/.test(await alertRow.textContent()));
@@ -134,7 +144,7 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   await until("the alert to be resolved", async () => /Đã xử lý xong/.test(await alertRow.textContent()));
   assert.ok(await page.locator("#do-resolve").isDisabled(), "a resolved alert takes no more actions");
   assert.match(await page.locator("#d-facts").textContent(), /máy lạnh/);
-  await until("the sensor to be back to normal on the map", async () => (await dot.getAttribute("class")) === "sensor sensor-ok");
+  await until("the sensor to be back to normal on the map", async () => (await looks()) === "sensor-ok");
   await page.locator("#layer-sensors").uncheck();
   assert.ok(await dot.isHidden(), "the sensors layer can be hidden");
   await page.locator("#layer-sensors").check();

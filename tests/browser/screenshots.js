@@ -28,6 +28,7 @@ async function loggedIn(username, lang = "vi") {
 }
 
 async function shot(page, name, fullPage = false) {
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(out, name + ".png"), fullPage });
   console.log(join(out, name + ".png"));
 }
@@ -60,7 +61,7 @@ await shot(operator, "console-vi");
 const operatorEn = await loggedIn("operator", "en");
 await operatorEn.goto(BASE + "/console");
 await operatorEn.locator("#alert-table tbody tr").first().waitFor();
-await operatorEn.locator('#console-map circle[data-sensor="p1-server-temp"]').waitFor();
+await operatorEn.locator('#console-map path[data-sensor="p1-server-temp"]').waitFor();
 await shot(operatorEn, "console-en", true);
 
 await shot(await loggedIn("district.official"), "home-vi");

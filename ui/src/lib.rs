@@ -10,11 +10,20 @@ use include_dir::{Dir, include_dir};
 static STATIC: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/static");
 
 /// Files of the packages from the npm registry (installed by build.rs), served under
-/// `assets/vendor/`.
+/// `assets/vendor/`: uPlot for charts, Leaflet for maps.
 const VENDOR: &[(&str, &[u8])] = &[
     ("assets/vendor/uplot.js", include_bytes!(concat!(env!("OUT_DIR"), "/npm/node_modules/uplot/dist/uPlot.esm.js"))),
     ("assets/vendor/uplot.css", include_bytes!(concat!(env!("OUT_DIR"), "/npm/node_modules/uplot/dist/uPlot.min.css"))),
     ("assets/vendor/uplot.LICENSE", include_bytes!(concat!(env!("OUT_DIR"), "/npm/node_modules/uplot/LICENSE"))),
+    (
+        "assets/vendor/leaflet.js",
+        include_bytes!(concat!(env!("OUT_DIR"), "/npm/node_modules/leaflet/dist/leaflet-src.esm.js")),
+    ),
+    (
+        "assets/vendor/leaflet.css",
+        include_bytes!(concat!(env!("OUT_DIR"), "/npm/node_modules/leaflet/dist/leaflet.css")),
+    ),
+    ("assets/vendor/leaflet.LICENSE", include_bytes!(concat!(env!("OUT_DIR"), "/npm/node_modules/leaflet/LICENSE"))),
 ];
 
 /// Strict policy: only our own scripts, styles and API.

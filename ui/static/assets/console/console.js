@@ -5,7 +5,7 @@
 
 import { $, api, currentLang, el, followFeed, setupLang, staffSession, t, unitName, when } from "../common.js";
 import { fitWidth, timeChart } from "../chart.js";
-import { WardMap } from "../complaints/map.js";
+import { ConsoleMap } from "./map.js";
 import "./text.js";
 
 const READERS = ["admin", "operator", "district_official", "ward_official"];
@@ -243,52 +243,33 @@ async function loadSensors() {
   if (chartOf !== null) await loadReadings();
 }
 
-const NS = "http://www.w3.org/2000/svg";
-
-function mark(tag, attrs, title) {
-  const e = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  const t = document.createElementNS(NS, "title");
-  t.textContent = title;
-  e.append(t);
-  return e;
-}
-
 // The layers over the wards: sensors (red while an alert of theirs is not resolved) and the last
-// 30 days' open complaints (darker when overdue). A click on the map places a new sensor.
+// 30 days' open complaints (darker when overdue), or on the timeline those filed in the 24 hours
+// up to the chosen moment. A click on the map places a new sensor.
 function renderMap() {
   if (!map) return;
-  const svg = $("console-map");
-  svg.querySelectorAll(".layer").forEach((g) => g.remove());
   const alerting = new Set(alerts.filter((a) => a.source_type === "sensor" && a.status !== "resolved").map((a) => a.source_id));
-  const sensorLayer = document.createElementNS(NS, "g");
-  sensorLayer.setAttribute("class", "layer");
-  sensorLayer.setAttribute("data-layer", "sensors");
-  sensorLayer.style.display = $("layer-sensors").checked ? "" : "none";
+  const sensorLayer = map.layer("sensors", $("layer-sensors").checked);
+  sensorLayer.clearLayers();
   for (const s of sensors.filter((x) => x.lon != null && x.lat != null)) {
-    const [x, y] = map.proj.toSvg([s.lon, s.lat]);
     const on = alerting.has(s.id);
     const value = s.last_value == null ? "" : ` · ${s.last_value} ${s.unit}`;
-    sensorLayer.append(mark("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 11, class: "sensor " + (on ? "sensor-alerting" : "sensor-ok"), "data-sensor": s.code },
-      `${s.name}${value}${on ? " · " + t("legendAlerting") : ""}`));
+    map.dot(sensorLayer, [s.lon, s.lat], { radius: 9, className: "sensor " + (on ? "sensor-alerting" : "sensor-ok"), data: { sensor: s.code },
+      title: `${s.name}${value}${on ? " · " + t("legendAlerting") : ""}` });
   }
-  const complaintLayer = document.createElementNS(NS, "g");
-  complaintLayer.setAttribute("class", "layer");
-  complaintLayer.setAttribute("data-layer", "complaints");
-  complaintLayer.style.display = $("layer-complaints").checked ? "" : "none";
+  const complaintLayer = map.layer("complaints", $("layer-complaints").checked);
+  complaintLayer.clearLayers();
   // At "now", the open complaints; earlier on the timeline, those filed in the 24 hours up to then.
   const moment = timelineMoment();
   const shown = moment === null ? complaints : day.filter((f) => Date.parse(f.properties.submitted_at) <= moment);
   $("timeline-at").textContent = moment === null ? t("timelineNow") : t("timelineAt", { at: when(new Date(moment).toISOString()), n: shown.length });
   for (const f of shown) {
-    const [x, y] = map.proj.toSvg(f.geometry.coordinates);
     const p = f.properties;
     const recent = moment !== null && moment - Date.parse(p.submitted_at) <= HOUR;
-    complaintLayer.append(mark("rect", { x: (x - 6).toFixed(1), y: (y - 6).toFixed(1), width: 12, height: 12,
-      class: "complaint " + (p.overdue ? "complaint-overdue" : "complaint-open") + (recent ? " recent" : ""), "data-complaint": String(p.id) },
-      `#${p.id} · ${p.category}${p.overdue ? " · " + t("legendOverdue") : ""}`));
+    map.dot(complaintLayer, f.geometry.coordinates, { radius: 6,
+      className: "complaint " + (p.overdue ? "complaint-overdue" : "complaint-open") + (recent ? " recent" : ""), data: { complaint: String(p.id) },
+      title: `#${p.id} · ${p.category}${p.overdue ? " · " + t("legendOverdue") : ""}` });
   }
-  svg.append(complaintLayer, sensorLayer);
 }
 
 async function loadComplaints() {
@@ -347,11 +328,11 @@ async function setupMap() {
     $("map-section").hidden = true;
     return;
   }
-  map = new WardMap($("console-map"), wards, (point, ward) => {
+  map = new ConsoleMap($("console-map"), wards, (point, ward) => {
     placed(point);
     if (ward) $("s-where").value = ward.properties.code;
   });
-  map.draw((p) => (currentLang() === "vi" ? p.name_vi : p.name_en) || p.code);
+  map.names((p) => (currentLang() === "vi" ? p.name_vi : p.name_en) || p.code);
   $("layer-sensors").addEventListener("change", renderMap);
   $("layer-complaints").addEventListener("change", renderMap);
 }
@@ -415,7 +396,7 @@ function listen() {
 
 function redraw() {
   fillSelects();
-  if (map) map.draw((p) => (currentLang() === "vi" ? p.name_vi : p.name_en) || p.code);
+  if (map) map.names((p) => (currentLang() === "vi" ? p.name_vi : p.name_en) || p.code);
   placed(map ? map.point : null);
   renderLive();
   renderAlerts();

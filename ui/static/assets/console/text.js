@@ -36,7 +36,7 @@ addText({
     map: "Bản đồ", layers: "Lớp bản đồ", layerSensors: "Cảm biến", layerComplaints: "Phản ánh đang mở",
     legendOk: "cảm biến bình thường", legendAlerting: "đang cảnh báo", legendComplaint: "phản ánh", legendOverdue: "quá hạn",
     mapLabel: "Bản đồ các phường với cảm biến và phản ánh",
-    mapHint: "Bấm vào bản đồ (hoặc dùng phím mũi tên rồi Enter) để đặt vị trí cho cảm biến mới.",
+    mapHint: "Cuộn hoặc dùng nút +/− để phóng to, kéo để di chuyển. Bấm vào bản đồ (hoặc dùng phím mũi tên rồi Enter tại vòng tròn giữa bản đồ) để đặt vị trí cho cảm biến mới.",
     placeAt: "Vị trí: {lat}, {lon}", noPlace: "Chưa chọn vị trí trên bản đồ (không bắt buộc).",
   },
   en: {
@@ -72,7 +72,7 @@ addText({
     map: "Map", layers: "Map layers", layerSensors: "Sensors", layerComplaints: "Open complaints",
     legendOk: "sensor normal", legendAlerting: "alerting", legendComplaint: "complaint", legendOverdue: "overdue",
     mapLabel: "Map of the wards with sensors and complaints",
-    mapHint: "Click the map (or use the arrow keys, then Enter) to place a new sensor.",
+    mapHint: "Scroll or use the +/− buttons to zoom, drag to move. Click the map (or use the arrow keys, then Enter at the circle in the middle) to place a new sensor.",
     placeAt: "Place: {lat}, {lon}", noPlace: "No place chosen on the map (optional).",
   },
 });
