@@ -12,8 +12,8 @@ use crate::auth::Principal;
 use crate::store::Store;
 use crate::store::meetings::{AttendanceRow, MeetingRow, MeetingUnitRow};
 
-/// Roles that may create and host meetings.
-pub const HOSTS: &[Role] = &[Role::Admin, Role::DistrictOfficial, Role::WardOfficial];
+/// Roles that may create and host meetings (operators call wards from the monitoring console).
+pub const HOSTS: &[Role] = &[Role::Admin, Role::DistrictOfficial, Role::WardOfficial, Role::Operator];
 
 /// Roles that may be invited: every staff role (not kiosks).
 pub const ATTENDEES: &[Role] = &[

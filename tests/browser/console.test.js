@@ -3,7 +3,8 @@
 // a server-room thermometer in Phường 1 with a critical upper threshold; a gateway sends a
 // reading past it, and the alert appears on the open page without a reload (pushed by the live
 // feed) with the critical banner; the operator acknowledges it, assigns it to the ward's
-// official and resolves it with a note; the page reads in English too.
+// official and resolves it with a note, then starts a video call with the ward about it and one
+// with another ward; the page reads in English too.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -148,6 +149,27 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   await page.locator("#layer-sensors").uncheck();
   assert.ok(await dot.isHidden(), "the sensors layer can be hidden");
   await page.locator("#layer-sensors").check();
+
+  // A video call with the ward about the alert: a meeting Phường 1 is invited to, starting now.
+  await page.locator("#do-call").click();
+  const join = page.locator("#act-done a.join-call");
+  await join.waitFor();
+  const meeting = (await join.getAttribute("href")).match(/^\/room#meeting=(\d+)$/);
+  assert.ok(meeting, "a link into the call's room");
+  const official = demoAccounts().find((a) => a.username === "ward1.official");
+  const tokenRes = await fetch(`${BASE}/api/v1/auth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: official.username, password: official.password }),
+  });
+  const { access_token: officialToken } = await tokenRes.json();
+  const invited = await (await fetch(`${BASE}/api/v1/meetings`, { headers: { authorization: "Bearer " + officialToken } })).json();
+  assert.ok(invited.some((m) => String(m.id) === meeting[1] && /máy chủ/.test(m.title)), "Phường 1's official is invited: " + JSON.stringify(invited));
+  // Or any ward, from the calls panel.
+  await page.locator("#call-unit").selectOption("27190");
+  await page.locator('#call-form button[type="submit"]').click();
+  await page.locator("#call-done a.join-call").waitFor();
+  assert.match(await page.locator("#call-done").textContent(), /Phường 15/);
 
   assert.deepEqual(await accessibilityProblems(page), [], "WCAG 2.2 AA in Vietnamese");
   await page.locator("#lang").click();

@@ -10,6 +10,8 @@ import "./text.js";
 
 const READERS = ["admin", "operator", "district_official", "ward_official"];
 const MANAGERS = ["admin", "operator"];
+// Who may start a video call with a ward (the meetings' hosts).
+const CALLERS = ["admin", "operator", "district_official", "ward_official"];
 const STATUSES = ["open", "acknowledged", "resolved"];
 const SEVERITIES = ["critical", "high", "medium", "low", "informational"];
 const KINDS = ["temperature", "humidity", "door", "air_quality", "flood_level", "noise"];
@@ -19,6 +21,7 @@ let units = [];
 let alerts = [];
 let sensors = [];
 let chosen = null;
+let mayCall = false;
 let live = null;
 let map = null;
 let complaints = [];
@@ -90,6 +93,8 @@ function renderDetail() {
   $("do-ack").disabled = a.status !== "open";
   $("do-assign").disabled = done;
   $("do-resolve").disabled = done;
+  $("do-call").hidden = !mayCall;
+  $("do-call").textContent = t("callUnit", { unit: nameOfUnit(a.unit_code, a.unit_name) });
 }
 
 function choose(id) {
@@ -230,6 +235,24 @@ async function loadReadings() {
   });
 }
 
+// Starts a video call with a unit now (a meeting it is invited to) and offers the way in.
+async function call(unit, title, box, errorBox) {
+  errorBox.hidden = true;
+  try {
+    const m = await api("POST", "/api/v1/meetings", {
+      title: title.slice(0, 200),
+      starts_at: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      wards: [unit],
+    });
+    const link = el("a", { href: "/room#meeting=" + encodeURIComponent(m.id), target: "_blank", rel: "noopener", class: "join-call", text: t("callJoin") });
+    box.replaceChildren(t("callReady", { unit: nameOfUnit(unit) }), link);
+    link.focus();
+  } catch (e) {
+    errorBox.textContent = e.message;
+    errorBox.hidden = false;
+  }
+}
+
 async function loadSensors() {
   try {
     sensors = await api("GET", "/api/v1/sensors");
@@ -347,6 +370,7 @@ function fillSelects() {
   keep($("s-kind"), KINDS.map((k) => [k, t("kind_" + k)]));
   keep($("s-severity"), SEVERITIES.map((s) => [s, t("sev_" + s)]));
   keep($("s-where"), units.map((u) => [u.code, unitName(u)]));
+  keep($("call-unit"), units.filter((u) => u.kind === "ward").map((u) => [u.code, unitName(u)]));
 }
 
 async function register(ev) {
@@ -417,6 +441,17 @@ async function main() {
   $("do-ack").addEventListener("click", () => act(chosen, { action: "acknowledge" }));
   $("do-assign").addEventListener("click", () => act(chosen, { action: "assign", username: $("assignee").value.trim() }));
   $("do-resolve").addEventListener("click", () => act(chosen, { action: "resolve", note: $("resolve-note").value.trim() }));
+  mayCall = me.grants.some((g) => CALLERS.includes(g.role));
+  $("calls").hidden = !mayCall;
+  $("call-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const unit = $("call-unit").value;
+    call(unit, t("callTitle", { unit: nameOfUnit(unit) }), $("call-done"), $("call-error"));
+  });
+  $("do-call").addEventListener("click", () => {
+    const a = alerts.find((x) => x.id === chosen);
+    if (a) call(a.unit_code, t("callAbout", { title: a.title }), $("act-done"), $("act-error"));
+  });
   $("sensor-form").addEventListener("submit", register);
   await setupMap();
   setupTimeline();
