@@ -20,7 +20,7 @@ mod forward;
 mod negotiation;
 mod recording;
 
-use crate::layers::{LayerMeter, choose_layer, next_layer};
+use crate::layers::{LayerMeter, UPGRADE_HEADROOM, choose_layer, next_layer};
 use crate::record::{RecordCommand, RecordedPacket};
 use crate::rewrite::{Numbers, Rewriter, starts_keyframe};
 use crate::speaker::SpeakerDetector;

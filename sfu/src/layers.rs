@@ -89,11 +89,6 @@ impl LayerMeter {
         self.layers.iter().find(|l| l.rid == rid).map(|l| l.bitrate(now))
     }
 
-    /// The bitrate of the best layer being sent.
-    pub fn top_bitrate(&self, now: Instant) -> f64 {
-        self.live(now).first().map_or(0.0, |(_, r)| *r)
-    }
-
     /// The lowest layer that can be chosen: its rid, `None` without simulcast.
     pub fn lowest(&self, now: Instant) -> Option<Rid> {
         self.live(now).last().and_then(|(rid, _)| *rid)
@@ -102,6 +97,13 @@ impl LayerMeter {
     /// The best layer being sent: its rid, `None` without simulcast or when nothing is live.
     pub fn best(&self, now: Instant) -> Option<Rid> {
         self.live(now).first().and_then(|(rid, _)| *rid)
+    }
+
+    /// The rate of the next layer above `rate` that the subscriber's preference allows, if any.
+    pub fn next_above(&self, preferred: Option<Rid>, rate: f64, now: Instant) -> Option<f64> {
+        let live = self.live(now);
+        let cap = preferred.and_then(|p| live.iter().find(|(r, _)| *r == Some(p)).map(|(_, r)| *r));
+        live.iter().rev().map(|(_, r)| *r).find(|r| *r > rate && cap.is_none_or(|c| *r <= c))
     }
 
     /// Sets the layers paused at the engine's request.
@@ -233,6 +235,16 @@ mod tests {
         assert_eq!(next(rate_h * 3.0, Some(now - UPGRADE_HOLD)), h);
         // With nothing chosen yet, the best that fits.
         assert_eq!(next_layer(&m, None, rate_h * 1.05, None, None, now).unwrap().0, h);
+    }
+
+    #[test]
+    fn the_next_layer_up_respects_the_preference() {
+        let (m, now) = meter(Instant::now());
+        let rate = |rid: &str| m.bitrate(Some(Rid::from(rid)), now).unwrap();
+        assert_eq!(m.next_above(None, rate("l"), now), Some(rate("m")));
+        assert_eq!(m.next_above(None, rate("m"), now), Some(rate("h")));
+        assert_eq!(m.next_above(None, rate("h"), now), None);
+        assert_eq!(m.next_above(Some(Rid::from("m")), rate("m"), now), None);
     }
 
     #[test]

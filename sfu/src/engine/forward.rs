@@ -155,15 +155,27 @@ impl Sfu {
         let Some(peer) = self.peers.get_mut(&id) else { return };
         let mut budget = peer.estimate.as_f64();
         let mut wanted = Vec::new();
+        // What the chosen layers take, what the best allowed layers would take with the headroom
+        // a step up needs, and the least extra that would allow some track one step up.
+        let (mut allocated, mut best, mut step_up) = (0.0, 0.0, f64::INFINITY);
         for o in peer.outgoing.iter_mut() {
             let OutState::Open(_) = o.state else { continue };
             let Some(t) = self.tracks.get(&o.source) else { continue };
             if t.kind == MediaKind::Audio {
-                budget -= t.meter.bitrate(None, self.now).unwrap_or(40_000.0);
+                let rate = t.meter.bitrate(None, self.now).unwrap_or(40_000.0);
+                budget -= rate;
+                allocated += rate;
+                best += rate;
                 continue;
             }
             let choice = next_layer(&t.meter, o.preferred, budget, o.target, o.stepped_down_at, self.now);
             if let Some((rid, rate)) = choice {
+                allocated += rate;
+                let top = choose_layer(&t.meter, o.preferred, f64::INFINITY, self.now).map_or(rate, |c| c.1);
+                best += rate.max(top * UPGRADE_HEADROOM);
+                if let Some(up) = t.meter.next_above(o.preferred, rate, self.now) {
+                    step_up = step_up.min(up * UPGRADE_HEADROOM - rate);
+                }
                 budget -= rate;
                 if o.target != rid {
                     let old = t.meter.bitrate(o.target, self.now).unwrap_or(0.0);
@@ -180,14 +192,12 @@ impl Sfu {
                 }
             }
         }
-        let desired: f64 = peer
-            .outgoing
-            .iter()
-            .filter_map(|o| self.tracks.get(&o.source))
-            .map(|t| t.meter.top_bitrate(self.now))
-            .sum();
-        let desired = Bitrate::bps(desired.max(300_000.0) as u64);
-        peer.rtc.bwe().set_bitrate(Bitrate::kbps(100), desired);
+        // The estimator probes for what the best layers need, headroom included (asking for
+        // less leaves the estimate just short of a step up, with nothing to make it grow), and
+        // pads the link up to what the next step up needs, so the estimate can earn it.
+        let desired = best.max(300_000.0);
+        let minimum = if step_up.is_finite() { allocated + step_up } else { allocated };
+        peer.rtc.bwe().set_bitrate(Bitrate::bps(minimum.max(100_000.0) as u64), Bitrate::bps(desired as u64));
         for ((pid, mid), rid) in wanted {
             self.request_keyframe(pid, mid, rid);
         }
