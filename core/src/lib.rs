@@ -5,6 +5,7 @@ pub mod account;
 pub mod apikey;
 pub mod audit;
 pub mod auth;
+pub mod camera;
 pub mod clock;
 pub mod complaint;
 pub mod crypto;

@@ -23,11 +23,11 @@ pub const MANAGERS: &[Role] = &[Role::Admin, Role::Operator];
 /// The most readings one request carries.
 pub const MAX_BATCH: usize = 1000;
 
-fn code_ok(code: &str) -> bool {
+pub(crate) fn code_ok(code: &str) -> bool {
     (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
-fn label(field: &'static str, v: &str, max: usize) -> Result<String> {
+pub(crate) fn label(field: &'static str, v: &str, max: usize) -> Result<String> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
         return Err(Error::invalid(field, format!("{field} is 1 to {max} characters")));
@@ -35,11 +35,36 @@ fn label(field: &'static str, v: &str, max: usize) -> Result<String> {
     Ok(v.to_string())
 }
 
-fn finite(field: &'static str, v: Option<f64>) -> Result<Option<f64>> {
+pub(crate) fn finite(field: &'static str, v: Option<f64>) -> Result<Option<f64>> {
     match v {
         Some(x) if !x.is_finite() => Err(Error::invalid(field, format!("{field} is a finite number"))),
         _ => Ok(v),
     }
+}
+
+/// A place on the map: both lon and lat, in degrees, or neither.
+pub(crate) fn place(lon: Option<f64>, lat: Option<f64>) -> Result<()> {
+    match (finite("lon", lon)?, finite("lat", lat)?) {
+        (Some(lon), Some(lat)) if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) => Ok(()),
+        (None, None) => Ok(()),
+        _ => Err(Error::invalid("lon", "a place is both lon and lat, in degrees")),
+    }
+}
+
+/// The unit `code` names today, if the caller manages devices (sensors, cameras) there.
+pub(crate) async fn managed_unit(
+    state: &AppState,
+    who: &Principal,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<crate::store::jurisdictions::JurisdictionRow> {
+    let today = crate::dossier::calendar::local_date(now);
+    let j =
+        state.store.jurisdiction_at(code.trim(), today).await?.ok_or(Error::invalid("unit_code", "no such unit"))?;
+    if !who.may_act_on(&state.store, MANAGERS, j.id).await? {
+        return Err(Error::Forbidden("that unit is outside your jurisdiction".into()));
+    }
+    Ok(j)
 }
 
 /// Registers a sensor in a unit the caller manages.
@@ -65,20 +90,8 @@ pub async fn register(
     {
         return Err(Error::invalid("high", "high is above low"));
     }
-    match (finite("lon", new.lon)?, finite("lat", new.lat)?) {
-        (Some(lon), Some(lat)) if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) => {}
-        (None, None) => {}
-        _ => return Err(Error::invalid("lon", "a place is both lon and lat, in degrees")),
-    }
-    let today = crate::dossier::calendar::local_date(now);
-    let j = state
-        .store
-        .jurisdiction_at(new.unit_code.trim(), today)
-        .await?
-        .ok_or(Error::invalid("unit_code", "no such unit"))?;
-    if !who.may_act_on(&state.store, MANAGERS, j.id).await? {
-        return Err(Error::Forbidden("that unit is outside your jurisdiction".into()));
-    }
+    place(new.lon, new.lat)?;
+    let j = managed_unit(state, who, &new.unit_code, now).await?;
     if state.store.sensor_by_code(&new.code).await?.is_some() {
         return Err(Error::Conflict(format!("a sensor '{}' is registered already", new.code)));
     }
@@ -257,7 +270,7 @@ pub async fn run_overdue_watch(state: AppState) {
     }
 }
 
-fn live(kind: &'static str, a: &AlertRow, now: OffsetDateTime) -> LiveEvent {
+pub(crate) fn live(kind: &'static str, a: &AlertRow, now: OffsetDateTime) -> LiveEvent {
     LiveEvent {
         kind,
         id: a.id,

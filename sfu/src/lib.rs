@@ -1,7 +1,9 @@
 //! The selective forwarding unit: the media plane for conferences, telehealth calls and camera
 //! relay. [`engine`] is the sans-IO core (participants, tracks, layers, active speaker) on str0m;
-//! [`net`] is the thin tokio shell that owns the one UDP socket and runs the engine.
+//! [`net`] is the thin tokio shell that owns the one UDP socket and runs the engine. [`camera`]
+//! ingests street cameras over RTSP.
 
+pub mod camera;
 pub mod engine;
 mod layers;
 pub mod net;

@@ -3,7 +3,10 @@
 //!
 //! PostgreSQL comes from `TEST_DATABASE_URL` (an account allowed to create databases); each test
 //! gets a database of its own, dropped afterwards. Without the variable the PostgreSQL half of a
-//! test is skipped with a note, except under CI (`CI` set), where it fails.
+//! test is skipped with a note, except under CI (`CI` set), where it fails. [`camera`] runs the
+//! test street camera.
+
+pub mod camera;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
+mod camera;
 mod complaint;
 mod dashboard;
 mod dossier;
@@ -14,6 +15,7 @@ mod registry;
 mod role;
 mod telehealth;
 
+pub use camera::*;
 pub use complaint::*;
 pub use dashboard::*;
 pub use dossier::*;

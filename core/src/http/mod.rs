@@ -15,6 +15,7 @@ use crate::store::Store;
 pub mod access;
 mod audit_log;
 mod auth;
+mod cameras;
 mod complaints;
 mod dashboard;
 mod dossiers;
@@ -87,6 +88,7 @@ pub fn routes() -> access::Routes {
     let routes = telehealth::routes(routes);
     let routes = fhir::routes(routes);
     let routes = monitor::routes(routes);
+    let routes = cameras::routes(routes);
     audit_log::routes(routes)
 }
 

@@ -13,8 +13,8 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 use super::access::{Access, Endpoint};
 use super::{
-    audit_log, auth, complaints, dashboard, dossiers, fhir, jurisdictions, meetings, monitor, open311, payments,
-    registry, simulator, system, telehealth, users,
+    audit_log, auth, cameras, complaints, dashboard, dossiers, fhir, jurisdictions, meetings, monitor, open311,
+    payments, registry, simulator, system, telehealth, users,
 };
 
 #[derive(OpenApi)]
@@ -141,6 +141,10 @@ use super::{
         monitor::readings,
         monitor::alerts,
         monitor::act,
+        cameras::cameras,
+        cameras::register,
+        cameras::one,
+        cameras::change,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

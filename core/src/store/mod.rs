@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 pub use ts::Ts;
 
 pub mod audit;
+pub mod cameras;
 pub mod complaints;
 pub mod dossiers;
 pub mod jurisdictions;
@@ -327,6 +328,39 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "prev_hash",
             "seq",
             "source",
+        ],
+    ),
+    (
+        "camera_health",
+        &[
+            "bitrate",
+            "camera_id",
+            "checked_at",
+            "fault",
+            "fps",
+            "height",
+            "last_keyframe_at",
+            "since",
+            "state",
+            "width",
+        ],
+    ),
+    (
+        "cameras",
+        &[
+            "code",
+            "created_at",
+            "enabled",
+            "heading",
+            "id",
+            "jurisdiction_id",
+            "lat",
+            "lon",
+            "name",
+            "source_sealed",
+            "source_shown",
+            "transport",
+            "updated_at",
         ],
     ),
     ("civil_extracts", &["content", "id", "issued_at", "issued_by", "mac", "record_id"]),

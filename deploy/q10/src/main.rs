@@ -1,6 +1,7 @@
 //! `q10`: the one binary. `q10 serve` runs the whole system in one process, or one role of a
 //! cluster; the other subcommands administer a data directory or database.
 
+mod cameras;
 mod commands;
 mod config;
 mod meetings;

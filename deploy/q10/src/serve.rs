@@ -69,6 +69,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(q10_core::payment::run_reconciler(state.clone(), Duration::from_secs(60)));
         tokio::spawn(q10_core::telehealth::run_reminders(state.clone()));
         tokio::spawn(q10_core::monitor::run_overdue_watch(state.clone()));
+        // Cameras are ingested where the core and the SFU share a process.
+        if config.runs(ServiceRole::Sfu) {
+            tokio::spawn(crate::cameras::run(state.clone()));
+        }
         if let Some(mqtt) = config.mqtt().context("invalid MQTT settings")? {
             tokio::spawn(q10_core::mqtt::run(state.clone(), mqtt));
         }

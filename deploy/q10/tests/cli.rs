@@ -1,12 +1,14 @@
 //! The `q10` binary as an operator uses it: `serve --demo` answering and stopping on SIGTERM,
 //! one role against PostgreSQL, the account and token commands, and `audit verify` catching a
-//! row edited by hand, on both engines.
+//! row edited by hand, on both engines; a camera registered over the API ingested from the test
+//! camera, its health reported.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use q10_tests::camera::{free_port, test_camera};
 use q10_tests::{Engine, TestDb};
 use serde_json::{Value, json};
 
@@ -191,6 +193,65 @@ fn a_bad_setting_is_refused_with_a_clear_message() {
     std::fs::write(dir.path().join("q10.toml"), "colour = \"blue\"\n").unwrap();
     let err = String::from_utf8_lossy(&q10(dir.path(), None, &["migrate"]).output().unwrap().stderr).into_owned();
     assert!(err.contains("colour"), "{err}");
+}
+
+/// A camera registered over the API is ingested by `q10 serve` and its health shows up in the
+/// API and `/metrics`; when the camera stops, it is down (and says why), without the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_camera_is_ingested_and_its_health_reported() {
+    let Some(cam) = test_camera(free_port(), Some(("viewer", "Cam-Pass-1"))) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let serving = Serving::start(q10(dir.path(), None, &["serve", "--demo", "--http", "127.0.0.1:0"]));
+    let operator = serving.lines.iter().find(|l| l.trim_start().starts_with("operator ")).expect("the operator");
+    let password = operator.split_whitespace().nth(3).unwrap();
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/token", serving.base))
+        .json(&json!({ "username": "operator", "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_string();
+    let res = http
+        .post(format!("{}/api/v1/cameras", serving.base))
+        .bearer_auth(&token)
+        .json(&json!({ "code": "test-cam", "name": "Camera thử", "unit_code": "27211",
+            "source": cam.url("viewer:Cam-Pass-1@") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let camera = || async {
+        let url = format!("{}/api/v1/cameras/{id}", serving.base);
+        http.get(url).bearer_auth(&token).send().await.unwrap().json::<Value>().await.unwrap()
+    };
+    let until = |state: &'static str| async move {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let c = camera().await;
+            if c["health"]["state"] == state {
+                return c;
+            }
+            assert!(Instant::now() < deadline, "the camera is {state} within 40 s: {c}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    let up = until("up").await;
+    let fps = up["health"]["fps"].as_f64().unwrap();
+    assert!((15.0..35.0).contains(&fps), "{up}");
+    assert_eq!((up["health"]["width"].as_i64(), up["health"]["height"].as_i64()), (Some(640), Some(360)));
+    let metrics = http.get(format!("{}/metrics", serving.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("q10_camera_up{camera=\"test-cam\"} 1"), "{metrics}");
+    assert!(!metrics.contains("Cam-Pass-1"));
+
+    drop(cam);
+    let down = until("down").await;
+    assert!(down["health"]["fault"].is_string(), "{down}");
+    assert!(!down.to_string().contains("Cam-Pass-1"));
 }
 
 fn engines() -> [Engine; 2] {

@@ -1,11 +1,12 @@
 // The operators' console: alerts of the caller's units, pushed by the live feed (Server-Sent
 // Events) as they are raised and change, with acknowledge, assign and resolve; a visual cue and,
 // when switched on, a sound for a new critical alert; the sensors with their latest reading, and
-// registering one. Needs a staff session from the home page's login.
+// registering one; the cameras (cameras.js). Needs a staff session from the home page's login.
 
 import { $, api, currentLang, el, followFeed, setupLang, staffSession, t, unitName, when } from "../common.js";
 import { fitWidth, timeChart } from "../chart.js";
 import { ConsoleMap } from "./map.js";
+import { cameraPlaced, fillCameraSelects, loadCameras, renderCameraLayer, setupCameras } from "./cameras.js";
 import "./text.js";
 
 const READERS = ["admin", "operator", "district_official", "ward_official"];
@@ -354,10 +355,12 @@ async function setupMap() {
   map = new ConsoleMap($("console-map"), wards, (point, ward) => {
     placed(point);
     if (ward) $("s-where").value = ward.properties.code;
+    cameraPlaced(point, ward);
   });
   map.names((p) => (currentLang() === "vi" ? p.name_vi : p.name_en) || p.code);
   $("layer-sensors").addEventListener("change", renderMap);
   $("layer-complaints").addEventListener("change", renderMap);
+  renderCameraLayer();
 }
 
 function fillSelects() {
@@ -371,6 +374,7 @@ function fillSelects() {
   keep($("s-severity"), SEVERITIES.map((s) => [s, t("sev_" + s)]));
   keep($("s-where"), units.map((u) => [u.code, unitName(u)]));
   keep($("call-unit"), units.filter((u) => u.kind === "ward").map((u) => [u.code, unitName(u)]));
+  fillCameraSelects();
 }
 
 async function register(ev) {
@@ -410,7 +414,7 @@ function listen() {
   const reload = (e) => {
     if (e && e.type && e.type.startsWith("complaint.")) return loadComplaints();
     if (e && e.type === "alert.raised") raised.add(e.id);
-    return Promise.all([loadAlerts(), loadSensors(), loadComplaints()]);
+    return Promise.all([loadAlerts(), loadSensors(), loadComplaints(), loadCameras()]);
   };
   followFeed(["alert.raised", "alert.changed", "complaint.created", "complaint.changed"], reload, (on) => {
     live = on;
@@ -425,6 +429,7 @@ function redraw() {
   renderLive();
   renderAlerts();
   renderSensors();
+  cameraPlaced(map ? map.point : null, null);
   if (chartOf !== null) loadReadings();
   if (!playing) $("timeline-play").textContent = t("play");
 }
@@ -436,6 +441,7 @@ async function main() {
   $("console-view").hidden = false;
   $("sensor-form").hidden = !me.grants.some((g) => MANAGERS.includes(g.role));
   units = await api("GET", "/api/v1/jurisdictions").catch(() => []);
+  setupCameras({ map: () => map, units: () => units, manage: me.grants.some((g) => MANAGERS.includes(g.role)) });
   fillSelects();
   $("a-status").addEventListener("change", loadAlerts);
   $("do-ack").addEventListener("click", () => act(chosen, { action: "acknowledge" }));
@@ -457,8 +463,11 @@ async function main() {
   setupTimeline();
   fitWidth(() => readingsChart, $("sensor-chart"));
   placed(null);
-  await Promise.all([loadAlerts(), loadSensors(), loadComplaints()]);
+  cameraPlaced(null, null);
+  await Promise.all([loadAlerts(), loadSensors(), loadComplaints(), loadCameras()]);
   listen();
+  // The cameras' signal, as the relay finds it every few seconds.
+  setInterval(loadCameras, 10_000);
 }
 
 main();

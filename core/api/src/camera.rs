@@ -1,0 +1,106 @@
+//! Street cameras: where each stands and looks, and the RTSP stream the relay ingests. The
+//! stream's URL is accepted with its credentials but never returned with them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::dossier::named_enum;
+
+named_enum! {
+    /// How RTSP carries the media: interleaved in the TCP connection, or as separate UDP flows.
+    RtspTransport {
+        Tcp = "tcp",
+        Udp = "udp",
+    }
+}
+
+named_enum! {
+    /// How a relayed camera's stream is doing.
+    CameraLink {
+        /// Being reached, for the first time or again after a drop.
+        Connecting = "connecting",
+        /// Frames are arriving.
+        Up = "up",
+        /// Not reachable, or silent; tried again after a pause.
+        Down = "down",
+    }
+}
+
+/// How a relayed camera is doing, as its ingest last reported.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CameraHealth {
+    pub state: CameraLink,
+    /// In this state since.
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    /// Frames a second.
+    pub fps: f64,
+    /// Bits a second.
+    pub bitrate: f64,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_keyframe_at: Option<OffsetDateTime>,
+    /// Why it is down: `bad_url`, `unreachable`, `no_h264`, `stream_error`, `ended` or `silent`.
+    pub fault: Option<String>,
+}
+
+/// A camera to register.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCamera {
+    /// A short name unique in the district: letters, digits, `-`, `_` and `.`, 1 to 64.
+    pub code: String,
+    pub name: String,
+    /// The ward (or the district) it stands in.
+    pub unit_code: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    /// Where it looks, in degrees clockwise from north.
+    pub heading: Option<f64>,
+    /// `rtsp://` or `rtsps://` URL of its stream; it may carry `user:password@`.
+    pub source: String,
+    /// `tcp` unless given.
+    pub transport: Option<RtspTransport>,
+    /// True unless given.
+    pub enabled: Option<bool>,
+}
+
+/// Changes to a camera: only the fields given change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CameraChange {
+    pub name: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub heading: Option<f64>,
+    /// A new stream URL, credentials included.
+    pub source: Option<String>,
+    pub transport: Option<RtspTransport>,
+    pub enabled: Option<bool>,
+}
+
+/// A registered camera. `source` is its stream's URL without user name and password;
+/// `has_credentials` says whether the stored one carries them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Camera {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub heading: Option<f64>,
+    pub source: String,
+    pub has_credentials: bool,
+    pub transport: RtspTransport,
+    pub enabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// How its stream is doing; none until the relay has tried it, or while it is switched off.
+    pub health: Option<CameraHealth>,
+}

@@ -1,0 +1,161 @@
+//! Street cameras.
+
+use sqlx::FromRow;
+use time::OffsetDateTime;
+
+use super::{Store, Ts, Tx, on_pool, on_tx};
+use crate::Result;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CameraRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub jurisdiction_id: i64,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub heading: Option<f64>,
+    /// The RTSP URL with its credentials, sealed.
+    pub source_sealed: Vec<u8>,
+    pub source_shown: String,
+    pub transport: String,
+    pub enabled: bool,
+    pub updated_at: OffsetDateTime,
+    pub health_state: Option<String>,
+    pub health_since: Option<OffsetDateTime>,
+    pub health_checked_at: Option<OffsetDateTime>,
+    pub health_fps: Option<f64>,
+    pub health_bitrate: Option<f64>,
+    pub health_width: Option<i64>,
+    pub health_height: Option<i64>,
+    pub health_keyframe_at: Option<OffsetDateTime>,
+    pub health_fault: Option<String>,
+}
+
+macro_rules! camera_select {
+    () => {
+        "SELECT c.id, c.code, c.name, c.jurisdiction_id, j.code AS unit_code, j.name_vi AS unit_name, c.lon, c.lat, \
+         c.heading, c.source_sealed, c.source_shown, c.transport, c.enabled, c.updated_at, h.state AS health_state, \
+         h.since AS health_since, h.checked_at AS health_checked_at, h.fps AS health_fps, h.bitrate AS health_bitrate, \
+         h.width AS health_width, h.height AS health_height, h.last_keyframe_at AS health_keyframe_at, \
+         h.fault AS health_fault \
+         FROM cameras c JOIN jurisdictions j ON j.id = c.jurisdiction_id LEFT JOIN camera_health h ON h.camera_id = c.id"
+    };
+}
+
+/// What a camera row holds besides its identity; written whole on insert and on update.
+pub(crate) struct CameraFields<'a> {
+    pub name: &'a str,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub heading: Option<f64>,
+    pub source_sealed: &'a [u8],
+    pub source_shown: &'a str,
+    pub transport: &'a str,
+    pub enabled: bool,
+}
+
+pub(crate) async fn insert_camera(
+    tx: &mut Tx,
+    code: &str,
+    jurisdiction_id: i64,
+    f: &CameraFields<'_>,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    Ok(on_tx!(tx, c => sqlx::query_scalar(
+        "INSERT INTO cameras (code, name, jurisdiction_id, lon, lat, heading, source_sealed, source_shown, transport, \
+         enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+    )
+    .bind(code)
+    .bind(f.name)
+    .bind(jurisdiction_id)
+    .bind(f.lon)
+    .bind(f.lat)
+    .bind(f.heading)
+    .bind(f.source_sealed)
+    .bind(f.source_shown)
+    .bind(f.transport)
+    .bind(f.enabled)
+    .bind(Ts(now))
+    .fetch_one(c)
+    .await?))
+}
+
+pub(crate) async fn update_camera(tx: &mut Tx, id: i64, f: &CameraFields<'_>, now: OffsetDateTime) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE cameras SET name = $2, lon = $3, lat = $4, heading = $5, source_sealed = $6, source_shown = $7, \
+         transport = $8, enabled = $9, updated_at = $10 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(f.name)
+    .bind(f.lon)
+    .bind(f.lat)
+    .bind(f.heading)
+    .bind(f.source_sealed)
+    .bind(f.source_shown)
+    .bind(f.transport)
+    .bind(f.enabled)
+    .bind(Ts(now))
+    .execute(c)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+/// A camera's health as its ingest reported it.
+pub(crate) struct HealthRow<'a> {
+    pub state: &'a str,
+    pub since: OffsetDateTime,
+    pub fps: f64,
+    pub bitrate: f64,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub last_keyframe_at: Option<OffsetDateTime>,
+    pub fault: Option<&'a str>,
+}
+
+pub(crate) async fn set_health(tx: &mut Tx, camera_id: i64, h: &HealthRow<'_>, now: OffsetDateTime) -> Result<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO camera_health (camera_id, state, since, checked_at, fps, bitrate, width, height, last_keyframe_at, \
+         fault) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (camera_id) DO UPDATE SET \
+         state = excluded.state, since = excluded.since, checked_at = excluded.checked_at, fps = excluded.fps, \
+         bitrate = excluded.bitrate, width = excluded.width, height = excluded.height, \
+         last_keyframe_at = excluded.last_keyframe_at, fault = excluded.fault",
+    )
+    .bind(camera_id)
+    .bind(h.state)
+    .bind(Ts(h.since))
+    .bind(Ts(now))
+    .bind(h.fps)
+    .bind(h.bitrate)
+    .bind(h.width)
+    .bind(h.height)
+    .bind(h.last_keyframe_at.map(Ts))
+    .bind(h.fault)
+    .execute(c)
+    .await?
+    .rows_affected());
+    Ok(())
+}
+
+impl Store {
+    pub async fn cameras(&self) -> Result<Vec<CameraRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(concat!(camera_select!(), " ORDER BY c.code")).fetch_all(p).await?))
+    }
+
+    pub async fn camera(&self, id: i64) -> Result<Option<CameraRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(concat!(camera_select!(), " WHERE c.id = $1"))
+            .bind(id)
+            .fetch_optional(p)
+            .await?))
+    }
+
+    pub async fn camera_by_code(&self, code: &str) -> Result<Option<CameraRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(concat!(camera_select!(), " WHERE c.code = $1"))
+            .bind(code)
+            .fetch_optional(p)
+            .await?))
+    }
+}

@@ -1,0 +1,95 @@
+//! The camera supervisor of a process that runs both the core and the SFU: it keeps one ingest
+//! running for each enabled camera (started, stopped and restarted as cameras are added, switched
+//! off or changed), and every few seconds reports each one's health to the core, which raises an
+//! alert for a camera down too long, and to `/metrics`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use q10_core::camera::{self, HealthReport};
+use q10_core::http::AppState;
+use q10_core_api::CameraLink;
+use q10_sfu::camera::{CameraSource, CameraState, Ingest, IngestOptions, RtspTransport};
+use time::OffsetDateTime;
+
+/// How often the camera list is read and health reported.
+const EVERY: Duration = Duration::from_secs(5);
+
+struct Running {
+    code: String,
+    /// The camera's version: a change restarts its ingest.
+    updated_at: OffsetDateTime,
+    ingest: Ingest,
+}
+
+/// Runs until the process ends.
+pub async fn run(state: AppState) {
+    let mut running: HashMap<i64, Running> = HashMap::new();
+    let mut tick = tokio::time::interval(EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = pass(&state, &mut running).await {
+            tracing::warn!(error = %e, "the camera supervisor's pass failed");
+        }
+    }
+}
+
+async fn pass(state: &AppState, running: &mut HashMap<i64, Running>) -> q10_core::Result<()> {
+    let cameras = state.store.cameras().await?;
+    let wanted: HashMap<i64, _> = cameras.into_iter().filter(|c| c.enabled).map(|c| (c.id, c)).collect();
+    running.retain(|id, r| {
+        let keep = wanted.get(id).is_some_and(|c| c.updated_at == r.updated_at);
+        if !keep {
+            metrics::gauge!("q10_camera_up", "camera" => r.code.clone()).set(0.0);
+            tracing::info!(camera = %r.code, "camera ingest stopped");
+        }
+        keep
+    });
+    for (id, c) in &wanted {
+        if running.contains_key(id) {
+            continue;
+        }
+        let url = match camera::stream_url(state, c) {
+            Ok(url) => url,
+            Err(e) => {
+                tracing::warn!(camera = %c.code, error = %e, "a camera's stream URL does not open");
+                continue;
+            }
+        };
+        let transport = if c.transport == "udp" { RtspTransport::Udp } else { RtspTransport::Tcp };
+        let ingest = Ingest::start(CameraSource { url, transport }, IngestOptions::default());
+        tracing::info!(camera = %c.code, source = %c.source_shown, "camera ingest started");
+        running.insert(*id, Running { code: c.code.clone(), updated_at: c.updated_at, ingest });
+    }
+    let now = state.now();
+    for (id, r) in running.iter() {
+        let h = r.ingest.health();
+        let link = match h.state {
+            CameraState::Connecting => CameraLink::Connecting,
+            CameraState::Up => CameraLink::Up,
+            CameraState::Down => CameraLink::Down,
+        };
+        let labels = [("camera", r.code.clone())];
+        metrics::gauge!("q10_camera_up", &labels).set(if link == CameraLink::Up { 1.0 } else { 0.0 });
+        metrics::gauge!("q10_camera_fps", &labels).set(h.fps);
+        metrics::gauge!("q10_camera_bitrate_bits_per_second", &labels).set(h.bitrate);
+        let report = HealthReport {
+            state: link,
+            fps: h.fps,
+            bitrate: h.bitrate,
+            width: h.width,
+            height: h.height,
+            last_keyframe_at: h.last_keyframe.map(offset),
+            fault: h.fault.map(|f| f.as_str()),
+        };
+        if let Some(alert) = camera::report_health(state, *id, &report, now).await? {
+            tracing::warn!(camera = %r.code, alert, "camera down");
+        }
+    }
+    Ok(())
+}
+
+fn offset(t: SystemTime) -> OffsetDateTime {
+    OffsetDateTime::from(t)
+}

@@ -1,0 +1,141 @@
+// The console's cameras: an operator registers a street camera placed on the map, with a stream
+// URL that carries a password; a URL that is not RTSP is refused with the reason; the list and the
+// map show the camera, its stream without the password, and its signal once the server ingests
+// it from the test camera (tests/media/test-camera.py, wanting that password); the operator
+// switches it off and moves it; a ward official sees the ward's cameras but no form and no buttons.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { BASE, accessibilityProblems, demoAccounts, launch, until } from "./lib.js";
+
+const WARD = "27211"; // Phường 1
+const PASSWORD = "Cam-Pass-" + Date.now();
+let browser;
+let camera;
+let port;
+
+// The test camera on a free loopback port, wanting the password.
+async function startCamera() {
+  const probe = createServer().listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  port = probe.address().port;
+  probe.close();
+  const script = fileURLToPath(new URL("../media/test-camera.py", import.meta.url));
+  camera = spawn("/usr/bin/python3", [script, "--port", String(port), "--size", "640x360", "--user", "viewer", "--password", PASSWORD],
+    { stdio: ["ignore", "pipe", "inherit"] });
+  const [line] = await once(camera.stdout, "data");
+  assert.equal(line.toString().trim(), "ready", "the test camera listens");
+}
+
+before(async () => {
+  browser = await launch();
+  await startCamera();
+});
+after(async () => {
+  if (browser) await browser.close();
+  if (camera) camera.kill();
+});
+
+async function login(username, locale = "vi-VN") {
+  const account = demoAccounts().find((a) => a.username === username);
+  // bypassCSP lets the accessibility checker in.
+  const context = await browser.newContext({ locale, viewport: { width: 1366, height: 768 }, bypassCSP: true });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && problems.push(m.text()));
+  await page.goto(BASE + "/");
+  await page.locator('#login-form input[name="username"]').fill(account.username);
+  await page.locator('#login-form input[name="password"]').fill(account.password);
+  await page.locator('#login-form button[type="submit"]').click();
+  await page.locator("#console-link").click();
+  await page.waitForURL(/\/console$/);
+  return { page, problems };
+}
+
+test("an operator registers a camera on the map, switches it off and moves it; its password never shows", async () => {
+  const { page, problems } = await login("operator");
+  const code = "p1-nga-tu-" + Date.now();
+  await page.locator("#c-code").fill(code);
+  await page.locator("#c-name").fill("Ngã tư Ba Tháng Hai – Lý Thường Kiệt");
+  await page.locator("#c-source").fill(`http://admin:${PASSWORD}@10.10.1.21/video`);
+  await page.locator("#c-heading").fill("90");
+  // Placed inside Phường 1: the ward is chosen from the point.
+  const ward = page.locator(`#console-map path[data-ward="${WARD}"]`);
+  await ward.scrollIntoViewIfNeeded();
+  const box = await ward.boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  assert.match(await page.locator("#c-place").textContent(), /10\.\d+, 106\.\d+/);
+  assert.equal(await page.locator("#c-where").inputValue(), WARD);
+  await page.locator('#camera-form button[type="submit"]').click();
+  await until("the refusal of a URL that is not RTSP", () => page.locator("#camera-error").isVisible());
+  assert.match(await page.locator("#camera-error").textContent(), /rtsp:\/\//);
+  assert.doesNotMatch(await page.locator("#camera-error").textContent(), new RegExp(PASSWORD));
+
+  await page.locator("#c-source").fill(`rtsp://viewer:${PASSWORD}@127.0.0.1:${port}/live`);
+  await page.locator('#camera-form button[type="submit"]').click();
+  const row = page.locator(`#camera-table tr[data-camera="${code}"]`);
+  await row.waitFor();
+  const text = await row.textContent();
+  assert.match(text, new RegExp(`rtsp://127\\.0\\.0\\.1:${port}/live`));
+  assert.match(text, /có đăng nhập/);
+  assert.match(text, /Phường 1/);
+  // The server ingests it: the signal shows in the list, with the camera's frame rate and size.
+  await until("the camera's signal", async () => /Có tín hiệu · \d+ hình\/giây · 640×360/.test(await row.textContent()), { timeout: 40_000 });
+  assert.doesNotMatch(await page.content(), new RegExp(PASSWORD), "the password is nowhere on the page");
+  assert.match(await page.locator("#camera-done").textContent(), new RegExp(code));
+  assert.doesNotMatch(await page.locator("#c-place").textContent(), /10\.\d+/, "the form starts afresh");
+
+  const dot = page.locator(`#console-map path[data-camera="${code}"]`);
+  await dot.waitFor();
+  assert.match(await dot.getAttribute("class"), /camera-on/);
+  await page.locator("#layer-cameras").uncheck();
+  assert.ok(await dot.isHidden(), "the cameras layer can be hidden");
+  await page.locator("#layer-cameras").check();
+  await dot.waitFor();
+
+  await row.getByRole("button", { name: /^Tắt camera/ }).click();
+  await until("the camera to be switched off", async () => /Đã tắt/.test(await row.textContent()));
+  assert.doesNotMatch(await row.textContent(), /Có tín hiệu/);
+  await until("its mark to turn grey", async () => /camera-off/.test(await dot.getAttribute("class")));
+
+  // Moved to a point marked on the map from the keyboard (Enter at the cross-hair).
+  const move = row.getByRole("button", { name: /^Chuyển đến điểm đã chọn: camera/ });
+  assert.ok(await move.isDisabled(), "nothing to move to before a point is marked");
+  await page.locator("#console-map").focus();
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("Enter");
+  const [, lat, lon] = (await page.locator("#c-place").textContent()).match(/(10\.\d+), (106\.\d+)/);
+  await move.click();
+  await until("the camera to move", async () => /Đã chuyển camera/.test(await page.locator("#cameras-done").textContent()));
+  // Where the cross-hair was is where the camera now stands.
+  const stored = await page.evaluate(async (c) => (await (await fetch("/api/v1/cameras")).json()).find((x) => x.code === c), code);
+  assert.equal(stored.lat.toFixed(5), lat);
+  assert.equal(stored.lon.toFixed(5), lon);
+  assert.match(await page.locator("#cameras-done").textContent(), /Đã chuyển camera/);
+
+  assert.deepEqual(await accessibilityProblems(page), [], "WCAG 2.2 AA in Vietnamese");
+  await page.locator("#lang").click();
+  assert.match(await row.textContent(), /Switched off/);
+  assert.equal(await page.locator("#cameras-title").textContent(), "Cameras");
+  assert.deepEqual(await accessibilityProblems(page), [], "WCAG 2.2 AA in English");
+  assert.deepEqual(problems, []);
+});
+
+test("a ward official sees the ward's cameras without changing them", async () => {
+  const { page, problems } = await login("ward1.official");
+  await page.locator("#camera-table").waitFor();
+  // The camera the operator registered above, in Phường 1.
+  await until("the cameras list", async () => (await page.locator("#camera-table tbody tr").count()) > 0);
+  assert.ok(await page.locator("#camera-form").isHidden(), "no form to register a camera");
+  assert.equal(await page.locator("#camera-table tbody button").count(), 0, "no buttons to change one");
+  for (const r of await page.locator("#camera-table tbody tr").all()) {
+    assert.match(await r.textContent(), /Phường 1/, "only the ward's own cameras");
+  }
+  assert.deepEqual(problems, []);
+});

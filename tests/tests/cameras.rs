@@ -1,0 +1,217 @@
+//! Street cameras end to end over a real loopback socket, on SQLite and on PostgreSQL: an
+//! operator registers a camera whose stream URL carries a password; the password is sealed at
+//! rest and never comes back in an answer, an error or the audit log; ward officials see their
+//! ward's cameras only and change none; bad input is refused field by field and changes nothing.
+//! A camera the relay reports down for long raises one alert, pushed live, cleared when it is back.
+
+use std::sync::Arc;
+
+use q10_core::camera::{DOWN_ALERT_AFTER, HealthReport, report_health};
+use q10_core::clock::{Clock, ManualClock};
+use q10_core::outbox::Outbound;
+use q10_core_api::{CameraLink, Role};
+use q10_tests::{Demo, Engine, TestDb, demo_for, demo_with, problem};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+q10_tests::on_both_engines!(
+    an_operator_registers_a_camera_whose_password_never_comes_back,
+    bad_cameras_are_refused_and_wards_see_their_own,
+    a_camera_down_for_long_raises_one_alert_cleared_when_it_is_back,
+);
+
+const PASSWORD: &str = "Hik-Pass-2026";
+
+fn camera(code: &str, unit: &str) -> Value {
+    json!({ "code": code, "name": "Ngã tư 3/2 – Lý Thường Kiệt", "unit_code": unit, "lon": 106.6655,
+        "lat": 10.7635, "heading": 90.0,
+        "source": format!("rtsp://viewer:{PASSWORD}@10.10.1.21:554/Streaming/Channels/101") })
+}
+
+async fn register(demo: &Demo, token: &str, body: &Value) -> (StatusCode, Value) {
+    let res = demo.post("/api/v1/cameras", token).json(body).send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+async fn patch(demo: &Demo, token: &str, id: i64, body: Value) -> reqwest::Response {
+    let url = demo.server.url(&format!("/api/v1/cameras/{id}"));
+    demo.http.patch(url).bearer_auth(token).json(&body).send().await.unwrap()
+}
+
+async fn an_operator_registers_a_camera_whose_password_never_comes_back(engine: Engine) {
+    let Some((_db, demo)) = demo_for(engine).await else { return };
+    let operator = demo.token(Role::Operator).await;
+    let admin = demo.token(Role::Admin).await;
+    let (status, c) = register(&demo, &operator, &camera("p1-3t2-lтк", "27211")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "codes are ASCII: {c}");
+    let (status, c) = register(&demo, &operator, &camera("p1-3t2-ltk", "27211")).await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    assert_eq!(c["source"], "rtsp://10.10.1.21:554/Streaming/Channels/101");
+    assert_eq!((c["has_credentials"].as_bool(), c["enabled"].as_bool()), (Some(true), Some(true)));
+    assert_eq!((c["transport"].as_str(), c["unit_name"].as_str()), (Some("tcp"), Some("Phường 1")));
+    assert!(!c.to_string().contains(PASSWORD));
+    assert_eq!(register(&demo, &operator, &camera("p1-3t2-ltk", "27211")).await.0, StatusCode::CONFLICT);
+    let id = c["id"].as_i64().unwrap();
+
+    // Sealed at rest, and the relay can open it.
+    let state = &demo.server.state;
+    let row = state.store.camera(id).await.unwrap().unwrap();
+    let stored = String::from_utf8_lossy(&row.source_sealed).to_string();
+    assert!(!stored.contains(PASSWORD) && !row.source_shown.contains(PASSWORD));
+    let url = q10_core::camera::stream_url(state, &row).unwrap();
+    assert_eq!(url, format!("rtsp://viewer:{PASSWORD}@10.10.1.21:554/Streaming/Channels/101"));
+
+    // A change of place and a move to UDP keep the stream; a new stream replaces it.
+    let res = patch(&demo, &operator, id, json!({ "lon": 106.667, "lat": 10.768, "transport": "udp" })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let changed: Value = res.json().await.unwrap();
+    assert_eq!((changed["lon"].as_f64(), changed["transport"].as_str()), (Some(106.667), Some("udp")));
+    assert_eq!(changed["heading"].as_f64(), Some(90.0), "what is not given stays");
+    assert_eq!(changed["has_credentials"].as_bool(), Some(true));
+    let res = patch(&demo, &operator, id, json!({ "source": "rtsp://10.10.1.22/live", "enabled": false })).await;
+    let changed: Value = res.json().await.unwrap();
+    assert_eq!((changed["has_credentials"].as_bool(), changed["enabled"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(
+        q10_core::camera::stream_url(state, &state.store.camera(id).await.unwrap().unwrap()).unwrap(),
+        "rtsp://10.10.1.22/live"
+    );
+
+    let listed = demo.get_json("/api/v1/cameras", &operator).await;
+    assert!(listed.as_array().unwrap().iter().any(|x| x["id"] == id));
+    let log = demo.get_json("/api/v1/audit?limit=500", &admin).await;
+    let entries: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["object_type"] == "camera" && e["object_id"].as_str().and_then(|s| s.parse::<i64>().ok()) == Some(id)
+        })
+        .collect();
+    let actions: Vec<&str> = entries.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "camera.register").count(), 1, "{entries:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "camera.change").count(), 2, "{entries:?}");
+    assert!(!log.to_string().contains(PASSWORD), "the audit log holds no password");
+}
+
+async fn bad_cameras_are_refused_and_wards_see_their_own(engine: Engine) {
+    let Some((_db, demo)) = demo_for(engine).await else { return };
+    let operator = demo.token(Role::Operator).await;
+    let ward = demo.token(Role::WardOfficial).await;
+    let before = demo.get_json("/api/v1/cameras", &operator).await.as_array().unwrap().len();
+
+    let cases = [
+        ("source", json!({ "source": format!("http://admin:{PASSWORD}@10.0.0.9/video") })),
+        ("source", json!({ "source": "rtsp:///no-host" })),
+        ("lon", json!({ "lon": 106.66, "lat": null })),
+        ("heading", json!({ "heading": 400.0 })),
+        ("unit_code", json!({ "unit_code": "99999" })),
+        ("name", json!({ "name": "  " })),
+    ];
+    for (field, change) in cases {
+        let mut body = camera("bad-one", "27211");
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let res = demo.post("/api/v1/cameras", &operator).json(&body).send().await.unwrap();
+        let (status, p) = problem(res).await;
+        assert_eq!((status, p.field.as_deref()), (StatusCode::BAD_REQUEST, Some(field)), "{p:?}");
+        assert!(!format!("{p:?}").contains(PASSWORD), "an error never repeats the password: {p:?}");
+    }
+    let res = demo.post("/api/v1/cameras", &operator).json(&json!({ "code": "x", "extra": 1 })).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(demo.get_json("/api/v1/cameras", &operator).await.as_array().unwrap().len(), before, "nothing kept");
+
+    let (_, mine) = register(&demo, &operator, &camera("p1-cam", "27211")).await;
+    let (_, theirs) = register(&demo, &operator, &camera("p15-cam", "27190")).await;
+    assert_eq!(register(&demo, &ward, &camera("p1-own", "27211")).await.0, StatusCode::FORBIDDEN);
+    let seen = demo.get_json("/api/v1/cameras", &ward).await;
+    let codes: Vec<&str> = seen.as_array().unwrap().iter().filter_map(|c| c["code"].as_str()).collect();
+    assert!(codes.contains(&"p1-cam") && !codes.contains(&"p15-cam"), "{codes:?}");
+    let far = demo.get(&format!("/api/v1/cameras/{}", theirs["id"]), &ward).send().await.unwrap();
+    assert_eq!(far.status(), StatusCode::NOT_FOUND, "another ward's camera is not there for them");
+    let res = patch(&demo, &ward, mine["id"].as_i64().unwrap(), json!({ "enabled": false })).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "ward officials watch, operators change");
+    let res = patch(&demo, &operator, mine["id"].as_i64().unwrap(), json!({})).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "an empty change");
+}
+
+fn report(state: CameraLink, fault: Option<&'static str>) -> HealthReport {
+    let up = state == CameraLink::Up;
+    HealthReport {
+        state,
+        fps: if up { 25.0 } else { 0.0 },
+        bitrate: if up { 2_000_000.0 } else { 0.0 },
+        width: up.then_some(1280),
+        height: up.then_some(720),
+        last_keyframe_at: None,
+        fault,
+    }
+}
+
+async fn a_camera_down_for_long_raises_one_alert_cleared_when_it_is_back(engine: Engine) {
+    let Some(db) = TestDb::new(engine).await else { return };
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()));
+    let demo = demo_with(db.store().await, Some(clock.clone()), Outbound::default()).await;
+    let state = &demo.server.state;
+    let operator = demo.token(Role::Operator).await;
+    let ward = demo.token(Role::WardOfficial).await;
+    let (_, c) = register(&demo, &operator, &camera("p1-down", "27211")).await;
+    let id = c["id"].as_i64().unwrap();
+    let alerts = |token: String| {
+        let demo = &demo;
+        async move {
+            let all = demo.get_json("/api/v1/alerts", &token).await;
+            all.as_array().unwrap().iter().filter(|a| a["source_type"] == "camera").cloned().collect::<Vec<Value>>()
+        }
+    };
+
+    assert_eq!(report_health(state, id, &report(CameraLink::Up, None), clock.now()).await.unwrap(), None);
+    let shown = demo.get_json(&format!("/api/v1/cameras/{id}"), &ward).await;
+    assert_eq!(shown["health"]["state"], "up");
+    assert_eq!(shown["health"]["fps"].as_f64(), Some(25.0));
+
+    // Down, and tried again: no alert until it has been down for long.
+    clock.advance(Duration::seconds(5));
+    let went_down = clock.now();
+    let down = report(CameraLink::Down, Some("ended"));
+    assert_eq!(report_health(state, id, &down, clock.now()).await.unwrap(), None);
+    clock.advance(Duration::seconds(5));
+    report_health(state, id, &report(CameraLink::Connecting, None), clock.now()).await.unwrap();
+    let shown = demo.get_json(&format!("/api/v1/cameras/{id}"), &ward).await;
+    assert_eq!(shown["health"]["state"], "down", "reaching it again keeps it down: {shown}");
+    assert_eq!(shown["health"]["fault"], "ended");
+    assert!(alerts(ward.clone()).await.is_empty());
+
+    let mut feed = demo.get("/api/v1/events", &ward).send().await.unwrap();
+    clock.advance(went_down + DOWN_ALERT_AFTER - clock.now());
+    let raised = report_health(state, id, &report(CameraLink::Down, Some("unreachable")), clock.now()).await.unwrap();
+    assert!(raised.is_some(), "down for {DOWN_ALERT_AFTER}: an alert");
+    clock.advance(Duration::seconds(5));
+    let again = report_health(state, id, &report(CameraLink::Down, Some("unreachable")), clock.now()).await.unwrap();
+    assert_eq!(again, None, "one alert while it lasts");
+    let mine = alerts(ward.clone()).await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!((mine[0]["kind"].as_str(), mine[0]["severity"].as_str()), (Some("camera_down"), Some("high")));
+    assert!(mine[0]["cleared_at"].is_null());
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text.contains("alert.raised") {
+        let chunk = tokio::time::timeout_at(deadline, feed.chunk()).await.expect("pushed").unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+
+    // Back: the alert notes it, and stays for an operator to resolve.
+    report_health(state, id, &report(CameraLink::Up, None), clock.now()).await.unwrap();
+    let mine = alerts(ward.clone()).await;
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0]["cleared_at"].is_string(), "{mine:?}");
+    assert_eq!(mine[0]["status"], "open");
+    let shown = demo.get_json(&format!("/api/v1/cameras/{id}"), &ward).await;
+    assert!(shown["health"]["fault"].is_null(), "{shown}");
+
+    // Switched off, a camera shows no health.
+    let res = patch(&demo, &operator, id, json!({ "enabled": false })).await;
+    assert!(res.json::<Value>().await.unwrap()["health"].is_null());
+}

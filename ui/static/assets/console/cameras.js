@@ -1,0 +1,142 @@
+// The console's cameras: the list of the caller's cameras with their stream (shown without user
+// name and password) and whether it comes through (refreshed with the console), a layer of the map, and for operators registering a camera, switching it
+// off and on, and moving it to the point marked on the map.
+
+import { $, api, el, t, unitName, when } from "../common.js";
+
+const TRANSPORTS = ["tcp", "udp"];
+
+let cameras = [];
+// What the console shares: the map (once drawn), the units, and whether the caller manages.
+let ctx = { map: () => null, units: () => [], manage: false };
+
+export function setupCameras(options) {
+  ctx = options;
+  $("camera-form").hidden = !ctx.manage;
+  $("camera-form").addEventListener("submit", register);
+  $("layer-cameras").addEventListener("change", renderCameraLayer);
+  fillCameraSelects();
+}
+
+export function fillCameraSelects() {
+  const keep = (select, options) => {
+    const v = select.value;
+    select.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+    if (options.some(([o]) => o === v)) select.value = v;
+  };
+  keep($("c-where"), ctx.units().map((u) => [u.code, unitName(u)]));
+  keep($("c-transport"), TRANSPORTS.map((x) => [x, t("transport_" + x)]));
+}
+
+// A point marked on the map is where a new camera stands, in the ward that holds it.
+export function cameraPlaced(point, ward) {
+  $("c-place").textContent = point ? t("placeAt", { lat: point.lat.toFixed(5), lon: point.lon.toFixed(5) }) : t("noPlace");
+  if (ward) $("c-where").value = ward.properties.code;
+  renderCameras();
+}
+
+export async function loadCameras() {
+  try {
+    cameras = await api("GET", "/api/v1/cameras");
+    $("cameras-error").hidden = true;
+  } catch (e) {
+    $("cameras-error").textContent = e.message;
+    $("cameras-error").hidden = false;
+    return;
+  }
+  renderCameras();
+}
+
+async function change(c, body, what) {
+  $("cameras-error").hidden = true;
+  try {
+    await api("PATCH", `/api/v1/cameras/${c.id}`, body);
+    $("cameras-done").textContent = t(what, { name: c.name });
+    await loadCameras();
+  } catch (e) {
+    $("cameras-error").textContent = e.message;
+    $("cameras-error").hidden = false;
+  }
+}
+
+export function renderCameras() {
+  const point = ctx.map()?.point;
+  $("camera-table").tBodies[0].replaceChildren(...cameras.map((c) => {
+    const actions = el("td");
+    if (ctx.manage) {
+      const toggle = el("button", { type: "button", class: "secondary",
+        text: t(c.enabled ? "cameraOff" : "cameraOn"), "aria-label": t(c.enabled ? "cameraOffOf" : "cameraOnOf", { name: c.name }) });
+      toggle.addEventListener("click", () => change(c, { enabled: !c.enabled }, c.enabled ? "doneOff" : "doneOn"));
+      const move = el("button", { type: "button", class: "secondary", text: t("moveHere"), "aria-label": t("moveHereOf", { name: c.name }) });
+      move.disabled = !point;
+      move.addEventListener("click", () => {
+        const p = ctx.map()?.point;
+        if (p) change(c, { lon: p.lon, lat: p.lat }, "doneMoved");
+      });
+      actions.append(toggle, " ", move);
+    }
+    return el("tr", { "data-camera": c.code }, [
+      el("td", { text: c.code }),
+      el("td", { text: c.name }),
+      el("td", { text: c.unit_name }),
+      el("td", { class: "stream" }, [el("code", { text: c.source }),
+        c.has_credentials ? el("span", { class: "note", text: " · " + t("withLogin") }) : ""]),
+      el("td", {}, [link(c)]),
+      actions,
+    ]);
+  }));
+  $("cameras-empty").hidden = cameras.length > 0;
+  renderCameraLayer();
+}
+
+// Whether the camera's stream comes through, as the relay last found it.
+function link(c) {
+  const h = c.health;
+  const state = !c.enabled ? "off" : h ? h.state : "none";
+  let text = t("link_" + state);
+  if (state === "up") text += " · " + t("fps", { n: Math.round(h.fps) }) + (h.width ? ` · ${h.width}×${h.height}` : "");
+  if (state === "down" && h.fault) text += ": " + t("fault_" + h.fault);
+  return el("span", { class: "status link-" + state, text, title: h ? t("checkedAt", { at: when(h.checked_at) }) : undefined });
+}
+
+export function renderCameraLayer() {
+  const map = ctx.map();
+  if (!map) return;
+  const layer = map.layer("cameras", $("layer-cameras").checked);
+  layer.clearLayers();
+  for (const c of cameras.filter((x) => x.lon != null && x.lat != null)) {
+    const down = c.enabled && c.health && c.health.state === "down";
+    map.dot(layer, [c.lon, c.lat], { radius: 8, className: "camera " + (!c.enabled ? "camera-off" : down ? "camera-down" : "camera-on"),
+      data: { camera: c.code }, title: `${c.name} · ${link(c).textContent}` });
+  }
+}
+
+async function register(ev) {
+  ev.preventDefault();
+  const map = ctx.map();
+  const heading = $("c-heading").value.trim();
+  const body = {
+    code: $("c-code").value.trim(),
+    name: $("c-name").value.trim(),
+    unit_code: $("c-where").value,
+    source: $("c-source").value.trim(),
+    transport: $("c-transport").value,
+    heading: heading === "" ? null : Number(heading),
+    lon: map && map.point ? map.point.lon : null,
+    lat: map && map.point ? map.point.lat : null,
+  };
+  $("camera-error").hidden = true;
+  $("camera-done").textContent = "";
+  try {
+    const c = await api("POST", "/api/v1/cameras", body);
+    $("camera-done").textContent = t("cameraRegistered", { code: c.code });
+    $("camera-form").reset();
+    fillCameraSelects();
+    if (map) map.clear();
+    await loadCameras();
+  } catch (e) {
+    $("camera-error").textContent = e.message;
+    $("camera-error").hidden = false;
+    $("camera-error").focus();
+  }
+}
