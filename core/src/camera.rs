@@ -4,7 +4,9 @@
 //! The relay reports each camera's health; a camera down for [`DOWN_ALERT_AFTER`] raises an
 //! alert (one while it lasts), noted as cleared when the camera is back.
 
-use q10_core_api::{Camera, CameraChange, CameraHealth, CameraLink, NewCamera, RtspTransport, Severity};
+use q10_core_api::{
+    Camera, CameraChange, CameraHealth, CameraLink, CameraWatch, NewCamera, RtspTransport, Severity, camera_room,
+};
 use time::{Duration, OffsetDateTime};
 use url::Url;
 
@@ -13,6 +15,7 @@ use crate::auth::Principal;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::http::AppState;
+use crate::meeting::RoomGrant;
 use crate::monitor::{MANAGERS, code_ok, finite, label, managed_unit};
 use crate::store::cameras::{self as rows, CameraFields, CameraRow, HealthRow};
 use crate::store::monitor::{self as alerts, NewAlertRow};
@@ -248,6 +251,42 @@ pub async fn report_health(state: &AppState, id: i64, r: &HealthReport, now: Off
         }
     }
     Ok(raised)
+}
+
+/// How long a token to watch a camera is valid: enough to start watching; a session already
+/// playing outlives it.
+pub const WATCH_TTL: Duration = Duration::minutes(5);
+
+/// Leave to watch a camera live, for someone who may read it; recorded in the audit log.
+pub async fn watch(
+    state: &AppState,
+    who: &Principal,
+    c: &CameraRow,
+    origin: &str,
+    now: OffsetDateTime,
+) -> Result<CameraWatch> {
+    if !c.enabled {
+        return Err(Error::Conflict("the camera is switched off".into()));
+    }
+    let Some(tokens) = &state.room_tokens else {
+        return Err(Error::Unavailable("live video is not running in this deployment".into()));
+    };
+    let grant = RoomGrant {
+        room: camera_room(c.id),
+        identity: format!("user-{}", who.user_id),
+        name: who.display_name.clone(),
+        host: false,
+        unit: None,
+        ttl: WATCH_TTL,
+        record: false,
+        listen_only: true,
+    };
+    let token = tokens.mint(&grant, now)?;
+    let mut tx = state.store.begin().await?;
+    let event = Event::new(who.actor(), "camera.watch", "camera", c.id).source(origin);
+    audit::append(&mut tx, &state.secrets.audit, event, now).await?;
+    tx.commit().await?;
+    Ok(CameraWatch { camera_id: c.id, whep: format!("/whep/cameras/{}", c.id), token, expires_at: now + WATCH_TTL })
 }
 
 /// The stream URL with its credentials, for the relay that ingests it. Never for a response.

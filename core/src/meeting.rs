@@ -42,6 +42,8 @@ pub struct RoomGrant {
     pub ttl: Duration,
     /// Whether the holder may record the room.
     pub record: bool,
+    /// Whether the holder may only watch and listen (a camera's viewer).
+    pub listen_only: bool,
 }
 
 /// Mints room join tokens; provided by the deployment, which knows the signaling key.

@@ -16,6 +16,7 @@ use str0m::net::{Protocol, Receive, Transmit};
 use str0m::rtp::{RtpPacket, RtpWrite, Ssrc, Vp8Descriptor, Vp8Patch};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcError};
 
+mod cameras;
 mod forward;
 mod negotiation;
 mod recording;
@@ -46,6 +47,9 @@ pub enum PeerKind {
     /// A WHEP viewer: one offer with receive-only sections, filled with the room's first
     /// publisher of the matching kind.
     Whep,
+    /// A viewer of a street camera (the room is the camera): one offer with a receive-only video
+    /// section, fed with the camera's frames.
+    Camera,
 }
 
 /// Who is joining, as the signaling layer vouches for after checking the join token.
@@ -120,6 +124,8 @@ pub enum SfuError {
     NothingToWatch,
     #[error("recording is not set up on this server")]
     RecordingUnavailable,
+    #[error("this camera is not being relayed")]
+    NoSuchCamera,
 }
 
 impl From<RtcError> for SfuError {
@@ -230,6 +236,8 @@ struct Peer {
     pending: Option<SdpPendingOffer>,
     channel: Option<ChannelId>,
     connected: bool,
+    /// What a camera viewer is being sent.
+    camera: Option<cameras::CameraOut>,
     /// The estimate of what the link to this participant carries.
     estimate: Bitrate,
     timeout: Option<Instant>,
@@ -260,6 +268,10 @@ pub struct Sfu {
     recorded_layer: HashMap<(PeerId, Mid), Option<Rid>>,
     /// When unwatched simulcast layers are next looked for.
     next_pause_check: Instant,
+    /// Cameras being relayed, by the room their viewers join.
+    cameras: HashMap<String, cameras::CameraFeed>,
+    /// Camera viewers to start, and when, soonest first.
+    camera_starts: Vec<(Instant, PeerId)>,
 }
 
 impl std::fmt::Debug for Sfu {
@@ -290,6 +302,8 @@ impl Sfu {
             recording: HashSet::new(),
             recorded_layer: HashMap::new(),
             next_pause_check: now,
+            cameras: HashMap::new(),
+            camera_starts: Vec::new(),
         }
     }
 
@@ -362,10 +376,17 @@ impl Sfu {
 
     /// Admits a participant with its first offer and returns the answer.
     pub fn join(&mut self, req: JoinRequest, offer: SdpOffer) -> Result<(PeerId, SdpAnswer), SfuError> {
-        let mut rtc = self.build_rtc();
+        let camera = req.kind == PeerKind::Camera;
+        if camera && !self.cameras.contains_key(&req.room) {
+            return Err(SfuError::NoSuchCamera);
+        }
+        let mut rtc = if camera { self.build_camera_rtc() } else { self.build_rtc() };
         let answer = rtc.sdp_api().accept_offer(offer)?;
         let id = PeerId(self.next_id);
         self.next_id += 1;
+        if camera {
+            self.join_camera(&req.room, id)?;
+        }
         let room = req.room.clone();
         self.peers.insert(
             id,
@@ -382,12 +403,15 @@ impl Sfu {
                 pending: None,
                 channel: None,
                 connected: false,
+                camera: camera.then(cameras::CameraOut::default),
                 estimate: self.config.initial_bitrate,
                 timeout: None,
                 dirty: true,
             },
         );
-        self.speakers.entry(room.clone()).or_default();
+        if !camera {
+            self.speakers.entry(room.clone()).or_default();
+        }
         if req.kind == PeerKind::Conference {
             // Everything already published in the room is offered to the newcomer.
             let sources: Vec<(PeerId, Mid)> = self
@@ -471,6 +495,10 @@ impl Sfu {
         let Some(mut peer) = self.peers.remove(&id) else { return };
         peer.rtc.disconnect();
         self.by_addr.retain(|_, p| *p != id);
+        if peer.kind == PeerKind::Camera {
+            self.leave_camera(&peer.room, id);
+            return;
+        }
         for mid in std::mem::take(&mut peer.published) {
             self.unpublish(id, &peer.room, mid);
         }
@@ -523,6 +551,7 @@ impl Sfu {
         match input {
             Input::Timeout(now) => {
                 self.now = self.now.max(now);
+                self.start_due_cameras(now);
                 for p in self.peers.values_mut() {
                     if p.timeout.is_none_or(|t| t <= now) {
                         let _ = p.rtc.handle_input(Input::Timeout(now));
@@ -592,7 +621,7 @@ impl Sfu {
             let Some(id) = self.peers.iter().find(|(_, p)| p.dirty).map(|(k, _)| *k) else { break };
             self.drain(id);
         }
-        let next = self.peers.values().filter_map(|p| p.timeout).min();
+        let next = self.peers.values().filter_map(|p| p.timeout).chain(self.camera_starts.first().map(|s| s.0)).min();
         let speaker_tick = self.now + SPEAKER_TICK;
         SfuOutput::Timeout(next.map_or(speaker_tick, |t| t.min(speaker_tick)))
     }
@@ -630,8 +659,12 @@ impl Sfu {
     fn on_event(&mut self, id: PeerId, event: Event) {
         match event {
             Event::Connected => {
-                if let Some(p) = self.peers.get_mut(&id) {
+                let kind = self.peers.get_mut(&id).map(|p| {
                     p.connected = true;
+                    p.kind
+                });
+                if kind == Some(PeerKind::Camera) {
+                    self.camera_connected(id);
                 }
                 self.out.push_back(SfuOutput::Signal(id, Signal::Connected));
             }
@@ -641,6 +674,9 @@ impl Sfu {
             }
             Event::MediaAdded(m) => self.on_media_added(id, m.mid, m.kind, m.direction),
             Event::RtpPacket(packet) => self.forward(id, packet),
+            Event::KeyframeRequest(_) if self.peers.get(&id).is_some_and(|p| p.kind == PeerKind::Camera) => {
+                self.camera_keyframe_request(id);
+            }
             Event::KeyframeRequest(req) => {
                 let source =
                     self.peers.get_mut(&id).and_then(|p| p.out_mut_by_local(req.mid)).map(|o| (o.source, o.current));
@@ -678,6 +714,12 @@ impl Sfu {
         if ours {
             return;
         }
+        if peer.kind == PeerKind::Camera {
+            if direction == Direction::SendOnly {
+                self.camera_section(id, mid, kind);
+            }
+            return;
+        }
         match direction {
             Direction::RecvOnly | Direction::SendRecv if peer.kind != PeerKind::Whep => {
                 if !peer.may_publish {
@@ -708,7 +750,7 @@ impl Sfu {
                     match vk {
                         PeerKind::Conference => self.subscribe_inner(v, (id, mid)),
                         PeerKind::Whep => self.fill_whep(v),
-                        PeerKind::Whip => {}
+                        PeerKind::Whip | PeerKind::Camera => {}
                     }
                 }
             }

@@ -4,12 +4,14 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use str0m::change::{SdpAnswer, SdpOffer};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::camera::CameraFrame;
 use crate::engine::{EngineConfig, JoinRequest, PeerId, Sfu, SfuError, SfuOutput, Signal, TrackInfo};
 use crate::record::RecordCommand;
 use crate::{ConfigError, SfuConfig};
@@ -28,6 +30,9 @@ enum Command {
     Tracks { room: String, reply: oneshot::Sender<Vec<TrackInfo>> },
     Stats { reply: oneshot::Sender<SfuStats> },
     Record { room: String, on: bool, reply: oneshot::Sender<Result<bool, SfuError>> },
+    AttachCamera { key: Arc<str>, generation: u64 },
+    DetachCamera { key: Arc<str>, generation: u64 },
+    CameraFrame { key: Arc<str>, generation: u64, frame: CameraFrame },
 }
 
 /// A participant admitted to the engine.
@@ -43,6 +48,8 @@ pub struct Joined {
 pub struct SfuStats {
     pub participants: usize,
     pub tracks: usize,
+    /// Cameras being relayed.
+    pub cameras: usize,
     pub datagrams_in: u64,
     pub datagrams_out: u64,
 }
@@ -61,6 +68,8 @@ pub enum StartError {
 pub struct SfuHandle {
     tx: mpsc::Sender<Command>,
     local: SocketAddr,
+    /// Numbers camera attachments, so that a late detach cannot end a newer one.
+    generations: Arc<AtomicU64>,
 }
 
 /// The SFU has stopped; nothing can be done with it.
@@ -87,7 +96,7 @@ impl SfuHandle {
         let recorder = config.recordings.clone().map(crate::record::spawn);
         tokio::spawn(run(engine, Arc::new(socket), rx, recorder));
         tracing::info!(%local, %announced, "media port open");
-        Ok(SfuHandle { tx, local })
+        Ok(SfuHandle { tx, local, generations: Arc::new(AtomicU64::new(1)) })
     }
 
     /// The address the media socket is bound to.
@@ -140,6 +149,40 @@ impl SfuHandle {
 
     pub async fn stats(&self) -> Result<SfuStats, Stopped> {
         self.call(|reply| Command::Stats { reply }).await
+    }
+
+    /// Relays a camera's frames to viewers who join the room `key` as [`PeerKind::Camera`],
+    /// until `frames` closes (its ingest stopped), when the viewers are let go. Frames the engine
+    /// cannot take in time are dropped and counted, never queued without end.
+    ///
+    /// [`PeerKind::Camera`]: crate::PeerKind::Camera
+    pub async fn relay_camera(&self, key: &str, mut frames: broadcast::Receiver<CameraFrame>) -> Result<(), Stopped> {
+        let key: Arc<str> = key.into();
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(Command::AttachCamera { key: key.clone(), generation }).await.map_err(|_| Stopped)?;
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            loop {
+                match frames.recv().await {
+                    Ok(frame) => {
+                        let cmd = Command::CameraFrame { key: key.clone(), generation, frame };
+                        match tx.try_send(cmd) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Full(_)) => {
+                                metrics::counter!("q10_sfu_camera_frames_dropped_total").increment(1);
+                            }
+                            Err(mpsc::error::TrySendError::Closed(_)) => return,
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        metrics::counter!("q10_sfu_camera_frames_dropped_total").increment(n);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+            let _ = tx.send(Command::DetachCamera { key, generation }).await;
+        });
+        Ok(())
     }
 
     /// Starts or stops recording a room; `Ok(false)` when it already was as asked.
@@ -284,9 +327,13 @@ fn command(
             };
             let _ = reply.send(result);
         }
+        Command::AttachCamera { key, generation } => sfu.attach_camera(&key, generation),
+        Command::DetachCamera { key, generation } => sfu.detach_camera(&key, generation),
+        Command::CameraFrame { key, generation, frame } => sfu.camera_frame(&key, generation, &frame),
         Command::Stats { reply } => {
             stats.participants = sfu.peer_count();
             stats.tracks = sfu.track_count();
+            stats.cameras = sfu.camera_count();
             let _ = reply.send(*stats);
         }
     }

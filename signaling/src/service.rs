@@ -72,6 +72,8 @@ struct HttpSession {
     room: String,
     identity: String,
     peer: PeerId,
+    /// Whether the session is listed in its room (a camera viewer's is not: a camera is no meeting).
+    listed: bool,
 }
 
 impl std::fmt::Debug for Signaling {
@@ -106,10 +108,12 @@ impl Signaling {
     }
 }
 
-/// The service's routes: `/rtc/v1`, `/whip/{room}`, `/whep/{room}`.
+/// The service's routes: `/rtc/v1`, `/whip/{room}`, `/whep/{room}`, `/whep/cameras/{id}`.
 pub fn router(state: Arc<Signaling>) -> Router {
     Router::new()
         .route("/rtc/v1", get(websocket))
+        .route("/whep/cameras/{id}", post(whip::whep_camera))
+        .route("/whep/cameras/{id}/{session}", delete(whip::end_camera_session))
         .route("/whip/{room}", post(whip::whip))
         .route("/whep/{room}", post(whip::whep))
         .route("/whip/{room}/{session}", delete(whip::end_http_session))

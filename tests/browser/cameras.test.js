@@ -2,7 +2,8 @@
 // URL that carries a password; a URL that is not RTSP is refused with the reason; the list and the
 // map show the camera, its stream without the password, and its signal once the server ingests
 // it from the test camera (tests/media/test-camera.py, wanting that password); the operator
-// switches it off and moves it; a ward official sees the ward's cameras but no form and no buttons.
+// watches it live on the camera wall (WHEP from the relay, decoded by Chromium); switches it off
+// and moves it; a ward official sees the ward's cameras but no form and no buttons to change them.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -98,8 +99,27 @@ test("an operator registers a camera on the map, switches it off and moves it; i
   await page.locator("#layer-cameras").check();
   await dot.waitFor();
 
+  // Watched live on the wall: the camera's own H.264 through the relay, decoded by the browser.
+  const clicked = Date.now();
+  await row.getByRole("button", { name: /^Xem trực tiếp camera/ }).click();
+  const tile = page.locator(`#camera-wall figure[data-camera="${code}"]`);
+  await tile.waitFor();
+  await until("the live picture", async () => /Trực tiếp/.test(await tile.locator("figcaption").textContent()), { timeout: 20_000 });
+  const startup = Date.now() - clicked;
+  const video = await tile.locator("video").evaluate(async (v) => {
+    const before = v.getVideoPlaybackQuality().totalVideoFrames;
+    await new Promise((r) => setTimeout(r, 2000));
+    const q = v.getVideoPlaybackQuality();
+    return { width: v.videoWidth, height: v.videoHeight, frames: q.totalVideoFrames - before, dropped: q.droppedVideoFrames };
+  });
+  console.log(`camera wall: playing ${startup} ms after the click; ${video.frames} frames shown in 2 s, ${video.dropped} dropped`);
+  assert.deepEqual([video.width, video.height], [640, 360], "the camera's own picture size");
+  assert.ok(video.frames >= 25, `the picture moves: ${video.frames} frames in 2 s of a 25 frames/s camera`);
+  assert.equal(await row.getByRole("button", { name: /^Thôi xem camera/ }).getAttribute("aria-pressed"), "true");
+
   await row.getByRole("button", { name: /^Tắt camera/ }).click();
   await until("the camera to be switched off", async () => /Đã tắt/.test(await row.textContent()));
+  await until("a camera switched off to leave the wall", async () => (await tile.count()) === 0);
   assert.doesNotMatch(await row.textContent(), /Có tín hiệu/);
   await until("its mark to turn grey", async () => /camera-off/.test(await dot.getAttribute("class")));
 
@@ -133,7 +153,7 @@ test("a ward official sees the ward's cameras without changing them", async () =
   // The camera the operator registered above, in Phường 1.
   await until("the cameras list", async () => (await page.locator("#camera-table tbody tr").count()) > 0);
   assert.ok(await page.locator("#camera-form").isHidden(), "no form to register a camera");
-  assert.equal(await page.locator("#camera-table tbody button").count(), 0, "no buttons to change one");
+  assert.equal(await page.locator("#camera-table tbody button:not([aria-pressed])").count(), 0, "no buttons to change one");
   for (const r of await page.locator("#camera-table tbody tr").all()) {
     assert.match(await r.textContent(), /Phường 1/, "only the ward's own cameras");
   }

@@ -167,7 +167,11 @@ pub struct GrantEcho;
 
 impl q10_core::meeting::RoomTokens for GrantEcho {
     fn mint(&self, g: &q10_core::meeting::RoomGrant, _now: time::OffsetDateTime) -> anyhow::Result<String> {
-        let role = if g.host { "host" } else { "speaker" };
+        let role = match (g.host, g.listen_only) {
+            (true, _) => "host",
+            (false, true) => "listener",
+            (false, false) => "speaker",
+        };
         let token = format!("{}|{}|{}|{}", g.room, g.identity, role, g.unit.as_deref().unwrap_or("-"));
         Ok(if g.record { token } else { format!("{token}|no-record") })
     }

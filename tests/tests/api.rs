@@ -179,6 +179,7 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::POST, "/api/v1/cameras"), Some(&[Admin, Operator])),
         ((Method::GET, "/api/v1/cameras/{id}"), Some(&[Admin, Operator, DistrictOfficial, WardOfficial])),
         ((Method::PATCH, "/api/v1/cameras/{id}"), Some(&[Admin, Operator])),
+        ((Method::POST, "/api/v1/cameras/{id}/watch"), Some(&[Admin, Operator, DistrictOfficial, WardOfficial])),
         ((Method::GET, "/fhir/metadata"), None),
         ((Method::GET, "/fhir/Schedule"), Some(&[Doctor, ClinicStaff])),
         ((Method::GET, "/fhir/Schedule/{id}"), Some(&[Doctor, ClinicStaff])),

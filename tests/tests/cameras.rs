@@ -135,6 +135,28 @@ async fn bad_cameras_are_refused_and_wards_see_their_own(engine: Engine) {
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "ward officials watch, operators change");
     let res = patch(&demo, &operator, mine["id"].as_i64().unwrap(), json!({})).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "an empty change");
+
+    // Watching: a short-lived listener's token for the camera's own room, recorded in the audit
+    // log; not for another ward's camera, nor for one switched off.
+    let id = mine["id"].as_i64().unwrap();
+    let res = demo.post(&format!("/api/v1/cameras/{id}/watch"), &ward).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let watch: Value = res.json().await.unwrap();
+    assert_eq!(watch["whep"], format!("/whep/cameras/{id}"));
+    assert_eq!(watch["token"], format!("camera-{id}|user-{}|listener|-|no-record", ward_user(&demo, &ward).await));
+    let far = demo.post(&format!("/api/v1/cameras/{}/watch", theirs["id"]), &ward).send().await.unwrap();
+    assert_eq!(far.status(), StatusCode::NOT_FOUND);
+    let admin = demo.token(Role::Admin).await;
+    let log = demo.get_json("/api/v1/audit?limit=50", &admin).await;
+    assert!(log.to_string().contains("camera.watch"), "watching is recorded");
+    assert_eq!(patch(&demo, &operator, id, json!({ "enabled": false })).await.status(), StatusCode::OK);
+    let res = demo.post(&format!("/api/v1/cameras/{id}/watch"), &operator).send().await.unwrap();
+    let (status, p) = problem(res).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{p:?}");
+}
+
+async fn ward_user(demo: &Demo, token: &str) -> i64 {
+    demo.get_json("/api/v1/me", token).await["id"].as_i64().unwrap()
 }
 
 fn report(state: CameraLink, fault: Option<&'static str>) -> HealthReport {

@@ -104,3 +104,20 @@ pub struct Camera {
     /// How its stream is doing; none until the relay has tried it, or while it is switched off.
     pub health: Option<CameraHealth>,
 }
+
+/// The room a camera's viewers join: the name its watch tokens are minted for.
+pub fn camera_room(id: i64) -> String {
+    format!("camera-{id}")
+}
+
+/// Leave to watch a camera live: a short-lived token for its WHEP endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CameraWatch {
+    pub camera_id: i64,
+    /// Where to send the WHEP offer (`POST`, `application/sdp`), relative to the server.
+    pub whep: String,
+    /// The bearer token for `whep`.
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post};
-use q10_core_api::{Camera, CameraChange, NewCamera};
+use q10_core_api::{Camera, CameraChange, CameraWatch, NewCamera};
 
 use super::AppState;
 use super::access::{Access, Caller, Routes, Source};
@@ -19,6 +19,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::POST, "/api/v1/cameras", Access::Roles(MANAGERS), post(register))
         .add(Method::GET, "/api/v1/cameras/{id}", Access::Roles(READERS), get(one))
         .add(Method::PATCH, "/api/v1/cameras/{id}", Access::Roles(MANAGERS), patch(change))
+        .add(Method::POST, "/api/v1/cameras/{id}/watch", Access::Roles(READERS), post(watch))
 }
 
 /// The cameras of the caller's jurisdiction.
@@ -81,4 +82,24 @@ pub(super) async fn change(
 ) -> Result<Json<Camera>> {
     let c = camera::change(&state, &who, id, &change, &source, state.now()).await?;
     Ok(Json(camera_view(c, &state)?))
+}
+
+/// A token to watch the camera live over WHEP (`POST` the offer to `whep` with it as bearer).
+#[utoipa::path(post, path = "/api/v1/cameras/{id}/watch", tag = "cameras", params(("id" = i64, Path)), responses(
+    (status = 200, body = CameraWatch),
+    (status = 404, body = q10_core_api::Problem),
+    (status = 409, body = q10_core_api::Problem, description = "the camera is switched off"),
+    (status = 503, body = q10_core_api::Problem, description = "live video is not running"),
+))]
+pub(super) async fn watch(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Source(source): Source,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<CameraWatch>> {
+    let c = state.store.camera(id).await?.ok_or(Error::NotFound("camera"))?;
+    if !monitor::may_read(&state, &who, c.jurisdiction_id).await? {
+        return Err(Error::NotFound("camera"));
+    }
+    Ok(Json(camera::watch(&state, &who, &c, &source, state.now()).await?))
 }

@@ -164,6 +164,7 @@ pub(super) async fn join(
         unit: meeting::attending_unit(&state.store, &who, &units).await?,
         ttl: meeting::JOIN_TTL,
         record: true,
+        listen_only: false,
     };
     let token = tokens.mint(&grant, state.now())?;
     Ok(Json(MeetingJoin {

@@ -145,6 +145,7 @@ use super::{
         cameras::register,
         cameras::one,
         cameras::change,
+        cameras::watch,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

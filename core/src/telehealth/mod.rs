@@ -489,6 +489,7 @@ pub async fn join(state: &AppState, who: &Principal, id: i64, now: OffsetDateTim
         unit: None,
         ttl: (a.end_at + JOIN_LATE - now).max(Duration::minutes(5)),
         record: a.consent_recording,
+        listen_only: false,
     };
     let token = tokens.mint(&grant, now)?;
     Ok(CallJoin {

@@ -1,6 +1,6 @@
 //! The camera supervisor of a process that runs both the core and the SFU: it keeps one ingest
 //! running for each enabled camera (started, stopped and restarted as cameras are added, switched
-//! off or changed), and every few seconds reports each one's health to the core, which raises an
+//! off or changed) and relayed by the SFU to whoever watches it, and every few seconds reports each one's health to the core, which raises an
 //! alert for a camera down too long, and to `/metrics`.
 
 use std::collections::HashMap;
@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime};
 use q10_core::camera::{self, HealthReport};
 use q10_core::http::AppState;
 use q10_core_api::CameraLink;
+use q10_core_api::camera_room;
+use q10_sfu::SfuHandle;
 use q10_sfu::camera::{CameraSource, CameraState, Ingest, IngestOptions, RtspTransport};
 use time::OffsetDateTime;
 
@@ -23,19 +25,19 @@ struct Running {
 }
 
 /// Runs until the process ends.
-pub async fn run(state: AppState) {
+pub async fn run(state: AppState, sfu: SfuHandle) {
     let mut running: HashMap<i64, Running> = HashMap::new();
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = pass(&state, &mut running).await {
+        if let Err(e) = pass(&state, &sfu, &mut running).await {
             tracing::warn!(error = %e, "the camera supervisor's pass failed");
         }
     }
 }
 
-async fn pass(state: &AppState, running: &mut HashMap<i64, Running>) -> q10_core::Result<()> {
+async fn pass(state: &AppState, sfu: &SfuHandle, running: &mut HashMap<i64, Running>) -> q10_core::Result<()> {
     let cameras = state.store.cameras().await?;
     let wanted: HashMap<i64, _> = cameras.into_iter().filter(|c| c.enabled).map(|c| (c.id, c)).collect();
     running.retain(|id, r| {
@@ -59,6 +61,10 @@ async fn pass(state: &AppState, running: &mut HashMap<i64, Running>) -> q10_core
         };
         let transport = if c.transport == "udp" { RtspTransport::Udp } else { RtspTransport::Tcp };
         let ingest = Ingest::start(CameraSource { url, transport }, IngestOptions::default());
+        // Viewers are fed from the same ingest until it stops.
+        if sfu.relay_camera(&camera_room(*id), ingest.subscribe()).await.is_err() {
+            tracing::warn!("the media server has stopped; cameras are not relayed");
+        }
         tracing::info!(camera = %c.code, source = %c.source_shown, "camera ingest started");
         running.insert(*id, Running { code: c.code.clone(), updated_at: c.updated_at, ingest });
     }

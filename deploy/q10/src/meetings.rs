@@ -25,7 +25,13 @@ impl RoomTokens for MeetingTokens {
             room: grant.room.clone(),
             identity: grant.identity.clone(),
             name: grant.name.clone(),
-            role: if grant.host { ParticipantRole::Host } else { ParticipantRole::Speaker },
+            role: if grant.host {
+                ParticipantRole::Host
+            } else if grant.listen_only {
+                ParticipantRole::Listener
+            } else {
+                ParticipantRole::Speaker
+            },
             unit: grant.unit.clone(),
             ttl: grant.ttl,
             no_record: !grant.record,

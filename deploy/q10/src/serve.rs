@@ -32,6 +32,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         role => vec![role.as_str().to_string()],
     };
     let mut store = None;
+    // The core's state, for the camera supervisor, when this process also runs the SFU.
+    let mut cameras = None;
     let app = if config.runs(ServiceRole::Core) {
         let s = open_store(&config).await?;
         if config.demo {
@@ -69,9 +71,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(q10_core::payment::run_reconciler(state.clone(), Duration::from_secs(60)));
         tokio::spawn(q10_core::telehealth::run_reminders(state.clone()));
         tokio::spawn(q10_core::monitor::run_overdue_watch(state.clone()));
-        // Cameras are ingested where the core and the SFU share a process.
+        // Cameras are ingested where the core and the SFU share a process (below).
         if config.runs(ServiceRole::Sfu) {
-            tokio::spawn(crate::cameras::run(state.clone()));
+            cameras = Some(state.clone());
         }
         if let Some(mqtt) = config.mqtt().context("invalid MQTT settings")? {
             tokio::spawn(q10_core::mqtt::run(state.clone(), mqtt));
@@ -95,6 +97,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             media.recordings = Some(q10_sfu::record::default_root(&config.data));
         }
         let sfu = q10_sfu::SfuHandle::start(&media).await.context("cannot start the media server")?;
+        if let Some(state) = cameras.take() {
+            tokio::spawn(crate::cameras::run(state, sfu.clone()));
+        }
         let tokens = q10_signaling::JoinTokens::new(secrets.token_signing.clone());
         // Attendance goes straight to the core's store when the core runs in this process.
         let observer = match (&store, &config.cluster.nats) {

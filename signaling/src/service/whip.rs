@@ -142,11 +142,10 @@ async fn http_session(
         let bytes: [u8; 16] = rand::rng().random();
         hex::encode(bytes)
     };
-    state
-        .http_sessions
-        .lock()
-        .expect("sessions lock")
-        .insert(id.clone(), HttpSession { room: room.clone(), identity: claims.sub.clone(), peer: joined.peer });
+    state.http_sessions.lock().expect("sessions lock").insert(
+        id.clone(),
+        HttpSession { room: room.clone(), identity: claims.sub.clone(), peer: joined.peer, listed: true },
+    );
     spawn_http_watch(state.clone(), id.clone(), joined.signals);
     let path = if publishing { "whip" } else { "whep" };
     let location = format!("/{path}/{room}/{id}");
@@ -166,10 +165,69 @@ fn spawn_http_watch(state: Arc<Signaling>, id: String, mut signals: q10_sfu::Sig
             }
         }
         let session = state.http_sessions.lock().expect("sessions lock").remove(&id);
-        if let Some(s) = session {
+        if let Some(s) = session
+            && s.listed
+        {
             state.rooms.remove(&s.room, &s.identity);
         }
     });
+}
+
+/// Watching a street camera: the token must be one the core minted for this camera.
+pub(super) async fn whep_camera(
+    State(state): State<Arc<Signaling>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(camera): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let ip = client_ip(&state, addr.ip(), &headers);
+    if state.limiter.check_key(&ip).is_err() {
+        return http_error(StatusCode::TOO_MANY_REQUESTS, "too many attempts; wait a minute");
+    }
+    let Some(room) = camera.parse::<i64>().ok().filter(|id| *id > 0).map(q10_core_api::camera_room) else {
+        return http_error(StatusCode::NOT_FOUND, "a camera is addressed by its number");
+    };
+    let claims = match check_bearer(&state, &headers, &room) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let offer = match read_offer(&headers, &body) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    let req =
+        JoinRequest { room: room.clone(), identity: claims.sub.clone(), kind: PeerKind::Camera, may_publish: false };
+    let joined = match state.sfu.join(req, offer).await {
+        Ok(j) => j,
+        Err(e @ SfuError::NoSuchCamera) => return http_error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => return http_error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let id = {
+        use rand::Rng;
+        let bytes: [u8; 16] = rand::rng().random();
+        hex::encode(bytes)
+    };
+    let session = HttpSession { room, identity: claims.sub.clone(), peer: joined.peer, listed: false };
+    state.http_sessions.lock().expect("sessions lock").insert(id.clone(), session);
+    spawn_http_watch(state.clone(), id.clone(), joined.signals);
+    let location = format!("/whep/cameras/{camera}/{id}");
+    let mut r = (StatusCode::CREATED, joined.answer.to_sdp_string()).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
+    h.insert(header::LOCATION, HeaderValue::from_str(&location).expect("ascii location"));
+    r
+}
+
+pub(super) async fn end_camera_session(
+    state: State<Arc<Signaling>>,
+    Path((camera, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(room) = camera.parse::<i64>().ok().filter(|id| *id > 0).map(q10_core_api::camera_room) else {
+        return http_error(StatusCode::NOT_FOUND, "no such session");
+    };
+    end_http_session(state, Path((room, id)), headers).await
 }
 
 pub(super) async fn end_http_session(
@@ -190,7 +248,9 @@ pub(super) async fn end_http_session(
         }
     };
     let Some(s) = session else { return http_error(StatusCode::NOT_FOUND, "no such session") };
-    state.rooms.remove(&s.room, &s.identity);
+    if s.listed {
+        state.rooms.remove(&s.room, &s.identity);
+    }
     state.sfu.leave(s.peer).await;
     StatusCode::OK.into_response()
 }

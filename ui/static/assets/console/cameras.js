@@ -1,8 +1,10 @@
 // The console's cameras: the list of the caller's cameras with their stream (shown without user
-// name and password) and whether it comes through (refreshed with the console), a layer of the map, and for operators registering a camera, switching it
-// off and on, and moving it to the point marked on the map.
+// name and password) and whether it comes through (refreshed with the console), watching them
+// live on the camera wall, a layer of the map, and for operators registering a camera, switching
+// it off and on, and moving it to the point marked on the map.
 
 import { $, api, el, t, unitName, when } from "../common.js";
+import { keepOnWall, toggleWatch, watching } from "./wall.js";
 
 const TRANSPORTS = ["tcp", "udp"];
 
@@ -61,8 +63,19 @@ async function change(c, body, what) {
 
 export function renderCameras() {
   const point = ctx.map()?.point;
+  keepOnWall(new Set(cameras.filter((c) => c.enabled).map((c) => c.id)));
   $("camera-table").tBodies[0].replaceChildren(...cameras.map((c) => {
     const actions = el("td");
+    if (c.enabled) {
+      const on = watching(c.id);
+      const watch = el("button", { type: "button", text: t(on ? "unwatch" : "watch"),
+        "aria-label": t(on ? "unwatchOf" : "watchOf", { name: c.name }), "aria-pressed": on ? "true" : "false" });
+      watch.addEventListener("click", async () => {
+        await toggleWatch(c);
+        renderCameras();
+      });
+      actions.append(watch, " ");
+    }
     if (ctx.manage) {
       const toggle = el("button", { type: "button", class: "secondary",
         text: t(c.enabled ? "cameraOff" : "cameraOn"), "aria-label": t(c.enabled ? "cameraOffOf" : "cameraOnOf", { name: c.name }) });
