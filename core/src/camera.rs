@@ -5,7 +5,8 @@
 //! alert (one while it lasts), noted as cleared when the camera is back.
 
 use q10_core_api::{
-    Camera, CameraChange, CameraHealth, CameraLink, CameraWatch, NewCamera, RtspTransport, Severity, camera_room,
+    Camera, CameraChange, CameraCount, CameraHealth, CameraLink, CameraWatch, NewCamera, RtspTransport, Severity,
+    camera_room,
 };
 use time::{Duration, OffsetDateTime};
 use url::Url;
@@ -17,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::http::AppState;
 use crate::meeting::RoomGrant;
 use crate::monitor::{MANAGERS, code_ok, finite, label, managed_unit};
-use crate::store::cameras::{self as rows, CameraFields, CameraRow, HealthRow};
+use crate::store::cameras::{self as rows, CameraFields, CameraRow, CountRow, HealthRow};
 use crate::store::monitor::{self as alerts, NewAlertRow};
 
 /// What a sealed stream URL is bound to.
@@ -243,6 +244,12 @@ pub async fn report_health(state: &AppState, id: i64, r: &HealthReport, now: Off
         _ => {}
     }
     tx.commit().await?;
+    publish(state, raised, changed, now).await?;
+    Ok(raised)
+}
+
+/// Tells the live feed of an alert raised or changed.
+async fn publish(state: &AppState, raised: Option<i64>, changed: Option<i64>, now: OffsetDateTime) -> Result<()> {
     for (kind, aid) in [("alert.raised", raised), ("alert.changed", changed)] {
         if let Some(aid) = aid
             && let Some(a) = state.store.alert(aid).await?
@@ -250,6 +257,116 @@ pub async fn report_health(state: &AppState, id: i64, r: &HealthReport, now: Off
             state.feed.publish(crate::monitor::live(kind, &a, now));
         }
     }
+    Ok(())
+}
+
+/// The kinds of object counted.
+pub const KINDS: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
+
+/// A minute of counts from the relay: per kind, (frames analysed, objects in view summed over them,
+/// most in view at once, objects that appeared).
+pub async fn record_counts(
+    state: &AppState,
+    id: i64,
+    minute: OffsetDateTime,
+    counts: &[(&str, [i64; 4])],
+) -> Result<()> {
+    let minute =
+        minute.replace_second(0).and_then(|m| m.replace_nanosecond(0)).map_err(|e| Error::Internal(e.into()))?;
+    let mut rows = Vec::new();
+    for (kind, [frames, in_view, peak, appeared]) in counts {
+        if !KINDS.contains(kind) || [frames, in_view, peak, appeared].iter().any(|v| **v < 0) {
+            return Err(Error::invalid("kind", "counts are of a known kind and never negative"));
+        }
+        rows.push(CountRow {
+            minute,
+            kind: kind.to_string(),
+            frames: *frames,
+            in_view: *in_view,
+            peak: *peak,
+            appeared: *appeared,
+        });
+    }
+    let mut tx = state.store.begin().await?;
+    rows::set_counts(&mut tx, id, &rows).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A minute's count as a FIWARE smart data model: CrowdFlowObserved for people,
+/// TrafficFlowObserved for vehicles (NGSI-LD key-values).
+pub fn fiware(c: &CameraRow, r: &CameraCount) -> serde_json::Value {
+    let to = r.minute + Duration::minutes(1);
+    let fmt = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let stamp = r.minute.unix_timestamp();
+    let mut e = serde_json::json!({
+        "dateObservedFrom": fmt(r.minute),
+        "dateObservedTo": fmt(to),
+        "refDevice": format!("urn:ngsi-ld:Device:q10-camera-{}", c.code),
+        "name": c.name,
+    });
+    if let (Some(lon), Some(lat)) = (c.lon, c.lat) {
+        e["location"] = serde_json::json!({ "type": "Point", "coordinates": [lon, lat] });
+    }
+    if r.kind == "person" {
+        e["id"] = format!("urn:ngsi-ld:CrowdFlowObserved:q10-{}-{stamp}", c.code).into();
+        e["type"] = "CrowdFlowObserved".into();
+        e["peopleCount"] = r.appeared.into();
+        e["occupancy"] = r.mean.into();
+    } else {
+        e["id"] = format!("urn:ngsi-ld:TrafficFlowObserved:q10-{}-{}-{stamp}", c.code, r.kind).into();
+        e["type"] = "TrafficFlowObserved".into();
+        e["vehicleType"] = if r.kind == "truck" { "lorry" } else { r.kind.as_str() }.into();
+        e["intensity"] = r.appeared.into();
+        e["occupancy"] = r.mean.into();
+    }
+    e
+}
+
+pub fn count_view(r: CountRow) -> CameraCount {
+    let mean = if r.frames > 0 { r.in_view as f64 / r.frames as f64 } else { 0.0 };
+    CameraCount { minute: r.minute, kind: r.kind, frames: r.frames, mean, peak: r.peak, appeared: r.appeared }
+}
+
+/// A crowd in view of a camera: `Some(people)` when as many have stayed long enough (raises one
+/// `crowd` alert while it lasts), `None` when it has thinned out (notes the alert cleared).
+pub async fn report_crowd(state: &AppState, id: i64, people: Option<u32>, now: OffsetDateTime) -> Result<Option<i64>> {
+    let c = state.store.camera(id).await?.ok_or(Error::NotFound("camera"))?;
+    let mut tx = state.store.begin().await?;
+    let live = alerts::live_alert(&mut tx, "camera", id, "crowd").await?;
+    let (mut raised, mut changed) = (None, None);
+    match (live, people) {
+        (None, Some(n)) => {
+            let title = format!("Đám đông tại camera {}: {n} người", c.name);
+            let alert = NewAlertRow {
+                kind: "crowd",
+                severity: Severity::High.as_str(),
+                source_type: "camera",
+                source_id: id,
+                condition: "crowd",
+                jurisdiction_id: c.jurisdiction_id,
+                title: &title,
+                value: Some(n as f64),
+            };
+            let aid = alerts::insert_alert(&mut tx, &alert, now).await?;
+            let event = Event::new(Actor::system(), "monitor.alert.raise", "alert", aid)
+                .detail(serde_json::json!({ "camera": id, "condition": "crowd", "people": n }));
+            audit::append(&mut tx, &state.secrets.audit, event, now).await?;
+            raised = Some(aid);
+        }
+        (Some((aid, false)), None) => {
+            alerts::set_cleared(&mut tx, aid, Some(now), now).await?;
+            changed = Some(aid);
+        }
+        // Crowded again before anyone resolved it.
+        (Some((aid, true)), Some(_)) => {
+            alerts::set_cleared(&mut tx, aid, None, now).await?;
+            changed = Some(aid);
+        }
+        _ => {}
+    }
+    tx.commit().await?;
+    publish(state, raised, changed, now).await?;
     Ok(raised)
 }
 

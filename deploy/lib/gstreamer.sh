@@ -1,7 +1,8 @@
 # Makes sure the test camera (tests/media/test-camera.py: Debian's gst-rtsp-server with x264)
-# can run. Sourced by tests/run.
+# can run, with the photos of people and vehicles it can show (Debian's darknet package).
+# Sourced by tests/run.
 
-GST_PACKAGES="gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly"
+GST_PACKAGES="gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly darknet"
 
 test_camera_ready() {
   /usr/bin/python3 - <<'PY' 2>/dev/null
@@ -11,7 +12,9 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import Gst, GstRtspServer
 Gst.init(None)
 assert Gst.ElementFactory.find("x264enc") and Gst.ElementFactory.find("rtph264pay")
+assert Gst.ElementFactory.find("jpegdec") and Gst.ElementFactory.find("imagefreeze")
 PY
+  [ -f /usr/share/darknet/data/person.jpg ]
 }
 
 ensure_test_camera() {

@@ -4,6 +4,8 @@
 //! ingests street cameras over RTSP.
 
 pub mod camera;
+#[cfg(feature = "counting")]
+pub mod counting;
 pub mod engine;
 mod layers;
 pub mod net;

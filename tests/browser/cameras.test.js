@@ -116,6 +116,10 @@ test("an operator registers a camera on the map, switches it off and moves it; i
   assert.deepEqual([video.width, video.height], [640, 360], "the camera's own picture size");
   assert.ok(video.frames >= 25, `the picture moves: ${video.frames} frames in 2 s of a 25 frames/s camera`);
   assert.equal(await row.getByRole("button", { name: /^Thôi xem camera/ }).getAttribute("aria-pressed"), "true");
+  // What counting sees this minute, under the picture (the test pattern: no people, no vehicles).
+  if (process.env.Q10_DETECTOR) {
+    await until("the counts under the picture", async () => /Phút này:/.test(await tile.locator(".counts").textContent()), { timeout: 30_000 });
+  }
 
   await row.getByRole("button", { name: /^Tắt camera/ }).click();
   await until("the camera to be switched off", async () => /Đã tắt/.test(await row.textContent()));

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """A test street camera: an RTSP server (Debian's gst-rtsp-server) that serves live H.264 at
 rtsp://127.0.0.1:PORT/live, as an IP camera does: 25 frames a second, a keyframe every two
-seconds, with its parameter sets in band: a ball moving across a test pattern.
+seconds, with its parameter sets in band: a ball moving across a test pattern, or a still photo
+(`--image`, a JPEG; Debian's darknet package ships some with people and vehicles in them).
 
-    tests/media/test-camera.py --port 8554 [--size 1280x720] [--user U --password P]
+    tests/media/test-camera.py --port 8554 [--size 1280x720] [--user U --password P] [--image F.jpg]
 
 It prints "ready" once it listens, and serves until killed.
 """
@@ -26,6 +27,7 @@ def main():
     ap.add_argument("--bitrate", type=int, default=2000, help="kbit/s")
     ap.add_argument("--user")
     ap.add_argument("--password")
+    ap.add_argument("--image", help="a JPEG to show instead of the test pattern")
     args = ap.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
 
@@ -34,8 +36,14 @@ def main():
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     factory = GstRtspServer.RTSPMediaFactory()
+    if args.image:
+        source = (
+            f"filesrc location={args.image} ! jpegdec ! videoconvert ! videoscale ! imagefreeze is-live=true "
+        )
+    else:
+        source = "videotestsrc is-live=true pattern=ball motion=sweep "
     factory.set_launch(
-        f"( videotestsrc is-live=true pattern=ball motion=sweep "
+        f"( {source}"
         f"! video/x-raw,width={width},height={height},framerate={args.fps}/1 "
         f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={2 * args.fps} "
         f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"

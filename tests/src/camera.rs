@@ -31,12 +31,22 @@ pub fn free_port() -> u16 {
 /// Starts a 640×360 test camera on `port`, wanting `login` (user, password) if given. Outside CI
 /// a machine without GStreamer's RTSP server skips the test (None); in CI that is a failure.
 pub fn test_camera(port: u16, login: Option<(&str, &str)>) -> Option<TestCamera> {
+    let mut args = Vec::new();
+    if let Some((u, p)) = login {
+        args.extend(["--user", u, "--password", p]);
+    }
+    start(port, &args)
+}
+
+/// A test camera showing a still photo (a JPEG) instead of the moving test pattern.
+pub fn test_camera_showing(port: u16, image: &str) -> Option<TestCamera> {
+    start(port, &["--image", image])
+}
+
+fn start(port: u16, args: &[&str]) -> Option<TestCamera> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/media/test-camera.py");
     let mut cmd = Command::new("/usr/bin/python3");
-    cmd.arg(script).args(["--port", &port.to_string(), "--size", "640x360"]);
-    if let Some((u, p)) = login {
-        cmd.args(["--user", u, "--password", p]);
-    }
+    cmd.arg(script).args(["--port", &port.to_string(), "--size", "640x360"]).args(args);
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("python3 runs");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line).unwrap_or(0);

@@ -121,3 +121,21 @@ pub struct CameraWatch {
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
+
+/// What counting saw on a camera in one minute, for one kind of object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CameraCount {
+    /// The minute's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub minute: OffsetDateTime,
+    /// `person`, `bicycle`, `car`, `motorcycle`, `bus` or `truck`.
+    pub kind: String,
+    /// Frames analysed in the minute.
+    pub frames: i64,
+    /// Objects in view on average over those frames (occupancy).
+    pub mean: f64,
+    /// The most in view at once.
+    pub peak: i64,
+    /// Objects seen for the first time in the minute (each counted once while it stays in view).
+    pub appeared: i64,
+}

@@ -5,11 +5,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, patch, post};
-use q10_core_api::{Camera, CameraChange, CameraWatch, NewCamera};
+use q10_core_api::{Camera, CameraChange, CameraCount, CameraWatch, NewCamera};
 
 use super::AppState;
 use super::access::{Access, Caller, Routes, Source};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::camera::{self, camera_view};
 use crate::error::{Error, Result};
 use crate::monitor::{self, MANAGERS, READERS};
@@ -20,6 +20,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/cameras/{id}", Access::Roles(READERS), get(one))
         .add(Method::PATCH, "/api/v1/cameras/{id}", Access::Roles(MANAGERS), patch(change))
         .add(Method::POST, "/api/v1/cameras/{id}/watch", Access::Roles(READERS), post(watch))
+        .add(Method::GET, "/api/v1/cameras/{id}/counts", Access::Roles(READERS), get(counts))
 }
 
 /// The cameras of the caller's jurisdiction.
@@ -102,4 +103,45 @@ pub(super) async fn watch(
         return Err(Error::NotFound("camera"));
     }
     Ok(Json(camera::watch(&state, &who, &c, &source, state.now()).await?))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CountsQuery {
+    /// How far back, in minutes (1 to 1440; 60 unless given).
+    minutes: Option<i64>,
+    /// `fiware` for FIWARE smart data models (CrowdFlowObserved, TrafficFlowObserved).
+    format: Option<String>,
+}
+
+/// What counting saw on the camera, minute by minute and kind by kind.
+#[utoipa::path(get, path = "/api/v1/cameras/{id}/counts", tag = "cameras", params(("id" = i64, Path), CountsQuery),
+    responses((status = 200, body = Vec<CameraCount>), (status = 400, body = q10_core_api::Problem),
+        (status = 404, body = q10_core_api::Problem)))]
+pub(super) async fn counts(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<CountsQuery>,
+) -> Result<Json<serde_json::Value>> {
+    let minutes = q.minutes.unwrap_or(60);
+    if !(1..=1440).contains(&minutes) {
+        return Err(Error::invalid("minutes", "from 1 to 1440"));
+    }
+    let fiware = match q.format.as_deref() {
+        None => false,
+        Some("fiware") => true,
+        Some(_) => return Err(Error::invalid("format", "only fiware, or none")),
+    };
+    let c = state.store.camera(id).await?.ok_or(Error::NotFound("camera"))?;
+    if !monitor::may_read(&state, &who, c.jurisdiction_id).await? {
+        return Err(Error::NotFound("camera"));
+    }
+    let since = state.now() - time::Duration::minutes(minutes);
+    let rows: Vec<CameraCount> =
+        state.store.camera_counts(id, since).await?.into_iter().map(camera::count_view).collect();
+    if fiware {
+        return Ok(Json(serde_json::Value::Array(rows.iter().map(|r| camera::fiware(&c, r)).collect())));
+    }
+    Ok(Json(serde_json::to_value(rows).map_err(|e| Error::Internal(e.into()))?))
 }

@@ -146,6 +146,7 @@ use super::{
         cameras::one,
         cameras::change,
         cameras::watch,
+        cameras::counts,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

@@ -159,3 +159,50 @@ impl Store {
             .await?))
     }
 }
+
+/// One minute of one kind on one camera, as counted.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct CountRow {
+    pub minute: OffsetDateTime,
+    pub kind: String,
+    pub frames: i64,
+    pub in_view: i64,
+    pub peak: i64,
+    pub appeared: i64,
+}
+
+/// Keeps the counts of a minute so far (a later write for the same minute replaces them).
+pub(crate) async fn set_counts(tx: &mut Tx, camera_id: i64, rows: &[CountRow]) -> Result<()> {
+    for r in rows {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO camera_counts (camera_id, minute, kind, frames, in_view, peak, appeared) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (camera_id, minute, kind) DO UPDATE SET \
+             frames = excluded.frames, in_view = excluded.in_view, peak = excluded.peak, appeared = excluded.appeared",
+        )
+        .bind(camera_id)
+        .bind(Ts(r.minute))
+        .bind(&r.kind)
+        .bind(r.frames)
+        .bind(r.in_view)
+        .bind(r.peak)
+        .bind(r.appeared)
+        .execute(c)
+        .await?
+        .rows_affected());
+    }
+    Ok(())
+}
+
+impl Store {
+    /// A camera's counts from `since` on, oldest first.
+    pub async fn camera_counts(&self, camera_id: i64, since: OffsetDateTime) -> Result<Vec<CountRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT minute, kind, frames, in_view, peak, appeared FROM camera_counts \
+             WHERE camera_id = $1 AND minute >= $2 ORDER BY minute, kind",
+        )
+        .bind(camera_id)
+        .bind(Ts(since))
+        .fetch_all(p)
+        .await?))
+    }
+}

@@ -330,6 +330,7 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "source",
         ],
     ),
+    ("camera_counts", &["appeared", "camera_id", "frames", "in_view", "kind", "minute", "peak"]),
     (
         "camera_health",
         &[

@@ -1,7 +1,8 @@
 //! The camera supervisor of a process that runs both the core and the SFU: it keeps one ingest
 //! running for each enabled camera (started, stopped and restarted as cameras are added, switched
-//! off or changed) and relayed by the SFU to whoever watches it, and every few seconds reports each one's health to the core, which raises an
-//! alert for a camera down too long, and to `/metrics`.
+//! off or changed), relayed by the SFU to whoever watches it and counted when counting is set up,
+//! and every few seconds reports each one's health to the core, which raises an alert for a
+//! camera down too long, and to `/metrics`. Counts go to the core minute by minute (`counts.rs`).
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -12,7 +13,11 @@ use q10_core_api::CameraLink;
 use q10_core_api::camera_room;
 use q10_sfu::SfuHandle;
 use q10_sfu::camera::{CameraSource, CameraState, Ingest, IngestOptions, RtspTransport};
+use q10_sfu::counting::Counter;
 use time::OffsetDateTime;
+
+use crate::config::CountingConfig;
+use crate::counts;
 
 /// How often the camera list is read and health reported.
 const EVERY: Duration = Duration::from_secs(5);
@@ -22,22 +27,59 @@ struct Running {
     /// The camera's version: a change restarts its ingest.
     updated_at: OffsetDateTime,
     ingest: Ingest,
+    /// The task handing its keyframes to counting.
+    counting: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(t) = &self.counting {
+            t.abort();
+        }
+    }
 }
 
 /// Runs until the process ends.
-pub async fn run(state: AppState, sfu: SfuHandle) {
+pub async fn run(state: AppState, sfu: SfuHandle, counting: Option<CountingConfig>) {
+    let counter = match counting.as_ref().map(|c| c.options()) {
+        None => None,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "counting is not started");
+            None
+        }
+        Some(Ok(options)) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            match Counter::start(&options, tx) {
+                Ok(c) => {
+                    let config = counting.clone().expect("present above");
+                    tokio::spawn(counts::run(state.clone(), rx, config));
+                    tracing::info!(model = %options.model.display(), "counting people and vehicles");
+                    Some(c)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "counting is not started");
+                    None
+                }
+            }
+        }
+    };
     let mut running: HashMap<i64, Running> = HashMap::new();
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = pass(&state, &sfu, &mut running).await {
+        if let Err(e) = pass(&state, &sfu, counter.as_ref(), &mut running).await {
             tracing::warn!(error = %e, "the camera supervisor's pass failed");
         }
     }
 }
 
-async fn pass(state: &AppState, sfu: &SfuHandle, running: &mut HashMap<i64, Running>) -> q10_core::Result<()> {
+async fn pass(
+    state: &AppState,
+    sfu: &SfuHandle,
+    counter: Option<&Counter>,
+    running: &mut HashMap<i64, Running>,
+) -> q10_core::Result<()> {
     let cameras = state.store.cameras().await?;
     let wanted: HashMap<i64, _> = cameras.into_iter().filter(|c| c.enabled).map(|c| (c.id, c)).collect();
     running.retain(|id, r| {
@@ -66,7 +108,8 @@ async fn pass(state: &AppState, sfu: &SfuHandle, running: &mut HashMap<i64, Runn
             tracing::warn!("the media server has stopped; cameras are not relayed");
         }
         tracing::info!(camera = %c.code, source = %c.source_shown, "camera ingest started");
-        running.insert(*id, Running { code: c.code.clone(), updated_at: c.updated_at, ingest });
+        let counting = counter.map(|k| k.watch(*id, ingest.subscribe()));
+        running.insert(*id, Running { code: c.code.clone(), updated_at: c.updated_at, ingest, counting });
     }
     let now = state.now();
     for (id, r) in running.iter() {

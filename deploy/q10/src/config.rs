@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use figment::Figment;
@@ -96,6 +97,58 @@ pub struct Config {
     pub payments: PaymentSettings,
     /// An MQTT broker to take sensor readings from (`[mqtt]`); none when absent.
     pub mqtt: Option<MqttConfig>,
+    /// Counting people and vehicles in the cameras (`[counting]`); off when absent.
+    pub counting: Option<CountingConfig>,
+}
+
+/// Counting people and vehicles in street cameras' keyframes (`docs/cameras.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountingConfig {
+    /// The detector, an ONNX file (YOLOv8/YOLO11- or NanoDet-style outputs).
+    pub model: PathBuf,
+    /// ONNX Runtime's shared library (`deploy/lib/onnxruntime.sh` installs one).
+    pub runtime: PathBuf,
+    /// The least time between two analysed frames of a camera (its keyframes set the most).
+    #[serde(default = "CountingConfig::default_interval")]
+    pub interval_seconds: f64,
+    /// Counting threads.
+    #[serde(default = "CountingConfig::default_threads")]
+    pub threads: usize,
+    /// A crowd: this many people in view of one camera …
+    #[serde(default = "CountingConfig::default_crowd_people")]
+    pub crowd_people: u32,
+    /// … for this long raises an alert.
+    #[serde(default = "CountingConfig::default_crowd_seconds")]
+    pub crowd_seconds: u64,
+}
+
+impl CountingConfig {
+    fn default_interval() -> f64 {
+        2.0
+    }
+    fn default_threads() -> usize {
+        1
+    }
+    fn default_crowd_people() -> u32 {
+        20
+    }
+    fn default_crowd_seconds() -> u64 {
+        60
+    }
+
+    pub fn options(&self) -> anyhow::Result<q10_sfu::counting::CountingOptions> {
+        anyhow::ensure!(
+            self.interval_seconds.is_finite() && (0.1..=3600.0).contains(&self.interval_seconds),
+            "counting.interval_seconds must be from 0.1 to 3600"
+        );
+        anyhow::ensure!((1..=64).contains(&self.threads), "counting.threads must be from 1 to 64");
+        anyhow::ensure!(self.crowd_people >= 1, "counting.crowd_people must be at least 1");
+        let mut o = q10_sfu::counting::CountingOptions::new(self.model.clone(), self.runtime.clone());
+        o.interval = Duration::from_secs_f64(self.interval_seconds);
+        o.threads = self.threads;
+        Ok(o)
+    }
 }
 
 /// Sensor readings over MQTT: topics `<topic_prefix>/<sensor code>` on a broker such as Mosquitto.
@@ -267,6 +320,7 @@ impl Default for Config {
             webhooks: Vec::new(),
             payments: PaymentSettings::default(),
             mqtt: None,
+            counting: None,
         }
     }
 }
@@ -289,7 +343,7 @@ pub struct Overrides {
 }
 
 /// The top-level setting names, as read from `Q10_*` variables.
-const SETTINGS: [&str; 16] = [
+const SETTINGS: [&str; 18] = [
     "http",
     "data",
     "database",
@@ -306,6 +360,8 @@ const SETTINGS: [&str; 16] = [
     "sfu",
     "webhooks",
     "payments",
+    "mqtt",
+    "counting",
 ];
 
 impl Config {

@@ -4,6 +4,7 @@
 mod cameras;
 mod commands;
 mod config;
+mod counts;
 mod meetings;
 mod serve;
 mod telemetry;

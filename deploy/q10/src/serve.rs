@@ -98,7 +98,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         let sfu = q10_sfu::SfuHandle::start(&media).await.context("cannot start the media server")?;
         if let Some(state) = cameras.take() {
-            tokio::spawn(crate::cameras::run(state, sfu.clone()));
+            tokio::spawn(crate::cameras::run(state, sfu.clone(), config.counting.clone()));
         }
         let tokens = q10_signaling::JoinTokens::new(secrets.token_signing.clone());
         // Attendance goes straight to the core's store when the core runs in this process.

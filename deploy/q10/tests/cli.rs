@@ -1,14 +1,15 @@
 //! The `q10` binary as an operator uses it: `serve --demo` answering and stopping on SIGTERM,
 //! one role against PostgreSQL, the account and token commands, and `audit verify` catching a
 //! row edited by hand, on both engines; a camera registered over the API ingested from the test
-//! camera, its health reported.
+//! camera, its health reported; a camera showing a person counted, minute by minute, and a crowd
+//! alert raised.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use q10_tests::camera::{free_port, test_camera};
+use q10_tests::camera::{free_port, test_camera, test_camera_showing};
 use q10_tests::{Engine, TestDb};
 use serde_json::{Value, json};
 
@@ -197,24 +198,31 @@ fn a_bad_setting_is_refused_with_a_clear_message() {
 
 /// A camera registered over the API is ingested by `q10 serve` and its health shows up in the
 /// API and `/metrics`; when the camera stops, it is down (and says why), without the password.
+impl Serving {
+    /// A token of the demo operator, whose password `serve --demo` printed.
+    async fn operator_token(&self, http: &reqwest::Client) -> String {
+        let operator = self.lines.iter().find(|l| l.trim_start().starts_with("operator ")).expect("the operator");
+        let password = operator.split_whitespace().nth(3).unwrap();
+        let login: Value = http
+            .post(format!("{}/api/v1/auth/token", self.base))
+            .json(&json!({ "username": "operator", "password": password }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        login["access_token"].as_str().unwrap().to_string()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_camera_is_ingested_and_its_health_reported() {
     let Some(cam) = test_camera(free_port(), Some(("viewer", "Cam-Pass-1"))) else { return };
     let dir = tempfile::tempdir().unwrap();
     let serving = Serving::start(q10(dir.path(), None, &["serve", "--demo", "--http", "127.0.0.1:0"]));
-    let operator = serving.lines.iter().find(|l| l.trim_start().starts_with("operator ")).expect("the operator");
-    let password = operator.split_whitespace().nth(3).unwrap();
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{}/api/v1/auth/token", serving.base))
-        .json(&json!({ "username": "operator", "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_string();
+    let token = serving.operator_token(&http).await;
     let res = http
         .post(format!("{}/api/v1/cameras", serving.base))
         .bearer_auth(&token)
@@ -252,6 +260,80 @@ async fn a_registered_camera_is_ingested_and_its_health_reported() {
     let down = until("down").await;
     assert!(down["health"]["fault"].is_string(), "{down}");
     assert!(!down.to_string().contains("Cam-Pass-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_showing_a_person_is_counted_and_a_crowd_raises_an_alert() {
+    let (Some(model), Some(runtime)) = (std::env::var("Q10_DETECTOR").ok(), std::env::var("Q10_ONNXRUNTIME").ok())
+    else {
+        assert!(std::env::var_os("CI").is_none(), "tests/run sets Q10_DETECTOR and Q10_ONNXRUNTIME");
+        return;
+    };
+    let Some(cam) = test_camera_showing(free_port(), "/usr/share/darknet/data/person.jpg") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = q10(dir.path(), None, &["serve", "--demo", "--http", "127.0.0.1:0"]);
+    // A crowd of one, for two seconds, is enough here.
+    cmd.env("Q10_COUNTING__MODEL", model)
+        .env("Q10_COUNTING__RUNTIME", runtime)
+        .env("Q10_COUNTING__INTERVAL_SECONDS", "1")
+        .env("Q10_COUNTING__CROWD_PEOPLE", "1")
+        .env("Q10_COUNTING__CROWD_SECONDS", "2");
+    let serving = Serving::start(cmd);
+    let http = reqwest::Client::new();
+    let token = serving.operator_token(&http).await;
+    let res = http
+        .post(format!("{}/api/v1/cameras", serving.base))
+        .bearer_auth(&token)
+        .json(&json!({ "code": "crowd-cam", "name": "Camera đếm người", "unit_code": "27211",
+            "lon": 106.6655, "lat": 10.7635, "source": cam.url("") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let get = |path: String| {
+        let (http, token) = (http.clone(), token.clone());
+        async move { http.get(path).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let person = loop {
+        let counts = get(format!("{}/api/v1/cameras/{id}/counts", serving.base)).await;
+        if let Some(p) =
+            counts.as_array().unwrap().iter().find(|c| c["kind"] == "person" && c["frames"].as_i64() > Some(1))
+        {
+            break p.clone();
+        }
+        assert!(Instant::now() < deadline, "a person counted within 60 s: {counts}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        (person["peak"].as_i64(), person["appeared"].as_i64()),
+        (Some(1), Some(1)),
+        "one person, counted once: {person}"
+    );
+    assert!((person["mean"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{person}");
+    let fiware = get(format!("{}/api/v1/cameras/{id}/counts?format=fiware", serving.base)).await;
+    let crowd = fiware
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "CrowdFlowObserved")
+        .expect("people as CrowdFlowObserved");
+    assert_eq!(crowd["peopleCount"], 1);
+    assert_eq!(crowd["location"]["coordinates"], json!([106.6655, 10.7635]));
+    let alert = loop {
+        let alerts = get(format!("{}/api/v1/alerts", serving.base)).await;
+        let found = alerts.as_array().unwrap().iter().find(|a| a["kind"] == "crowd").cloned();
+        if let Some(a) = found {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "a crowd alert within 60 s: {alerts}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(alert["value"], 1.0, "{alert}");
+    let metrics = http.get(format!("{}/metrics", serving.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("q10_counting_frames_analysed_total"), "{metrics}");
+    assert!(metrics.contains("q10_counting_frames_still_total"), "the still photo skips the detector: {metrics}");
 }
 
 fn engines() -> [Engine; 2] {

@@ -148,11 +148,15 @@ async fn http_session(
     );
     spawn_http_watch(state.clone(), id.clone(), joined.signals);
     let path = if publishing { "whip" } else { "whep" };
-    let location = format!("/{path}/{room}/{id}");
-    let mut r = (StatusCode::CREATED, joined.answer.to_sdp_string()).into_response();
+    created(&joined.answer, &format!("/{path}/{room}/{id}"))
+}
+
+/// `201 Created` with the SDP answer and the session's URL.
+fn created(answer: &SdpAnswer, location: &str) -> Response {
+    let mut r = (StatusCode::CREATED, answer.to_sdp_string()).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
-    h.insert(header::LOCATION, HeaderValue::from_str(&location).expect("ascii location"));
+    h.insert(header::LOCATION, HeaderValue::from_str(location).expect("ascii location"));
     r
 }
 
@@ -211,12 +215,7 @@ pub(super) async fn whep_camera(
     let session = HttpSession { room, identity: claims.sub.clone(), peer: joined.peer, listed: false };
     state.http_sessions.lock().expect("sessions lock").insert(id.clone(), session);
     spawn_http_watch(state.clone(), id.clone(), joined.signals);
-    let location = format!("/whep/cameras/{camera}/{id}");
-    let mut r = (StatusCode::CREATED, joined.answer.to_sdp_string()).into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
-    h.insert(header::LOCATION, HeaderValue::from_str(&location).expect("ascii location"));
-    r
+    created(&joined.answer, &format!("/whep/cameras/{camera}/{id}"))
 }
 
 pub(super) async fn end_camera_session(

@@ -1,6 +1,7 @@
 // The camera wall: live pictures of the cameras an operator chose to watch, each over WHEP from
-// the relay (the camera's own H.264, no transcoding). The core hands out a short-lived token per
-// camera and notes who watched; closing a tile ends its session.
+// the relay (the camera's own H.264, no transcoding), with what counting sees in the current
+// minute. The core hands out a short-lived token per camera and notes who watched; closing a tile
+// ends its session.
 
 import { $, api, el, t } from "../common.js";
 
@@ -8,6 +9,9 @@ import { $, api, el, t } from "../common.js";
 const MAX_TILES = 9;
 /// How long to wait for the browser's own network candidates before offering anyway.
 const GATHER_MS = 2000;
+/// How often a tile's counts are read again.
+const COUNTS_MS = 10_000;
+const KINDS = ["person", "bicycle", "motorcycle", "car", "bus", "truck"];
 
 const tiles = new Map();
 
@@ -29,10 +33,14 @@ export async function toggleWatch(c) {
   video.muted = true;
   const status = el("span", { class: "status link-connecting", role: "status", text: t("wallConnecting") });
   const stop = el("button", { type: "button", class: "secondary", text: t("wallClose"), "aria-label": t("wallCloseOf", { name: c.name }) });
+  const counts = el("p", { class: "counts", "aria-live": "polite" });
   const tile = el("figure", { class: "tile", "data-camera": c.code }, [
-    video, el("figcaption", {}, [el("strong", { text: c.name }), " ", status, " ", stop]),
+    video, el("figcaption", {}, [el("strong", { text: c.name }), " ", status, " ", stop, counts]),
   ]);
-  const entry = { tile, pc: null, session: null, token: null };
+  const entry = { tile, pc: null, session: null, token: null, timer: null };
+  const refresh = () => showCounts(c, counts);
+  refresh();
+  entry.timer = setInterval(refresh, COUNTS_MS);
   tiles.set(c.id, entry);
   stop.addEventListener("click", () => close(c.id));
   $("camera-wall").append(tile);
@@ -92,6 +100,7 @@ function close(id) {
   const entry = tiles.get(id);
   if (!entry) return;
   tiles.delete(id);
+  clearInterval(entry.timer);
   entry.pc?.close();
   if (entry.session) {
     fetch(entry.session, { method: "DELETE", headers: { Authorization: `Bearer ${entry.token}` } }).catch(() => {});
@@ -103,6 +112,25 @@ function close(id) {
 // Cameras no longer listed (switched off, or gone) leave the wall.
 export function keepOnWall(ids) {
   for (const id of [...tiles.keys()]) if (!ids.has(id)) close(id);
+}
+
+// What counting saw in the camera's latest minute: objects in view on average, and new ones.
+async function showCounts(c, into) {
+  let rows;
+  try {
+    rows = await api("GET", `/api/v1/cameras/${c.id}/counts?minutes=2`);
+  } catch {
+    return;
+  }
+  const latest = rows.reduce((m, r) => (r.minute > m ? r.minute : m), "");
+  const now = rows.filter((r) => r.minute === latest && r.frames > 0);
+  if (now.length === 0) {
+    into.textContent = t("countsNone");
+    return;
+  }
+  const parts = KINDS.map((k) => now.find((r) => r.kind === k)).filter((r) => r && (r.peak > 0 || r.appeared > 0))
+    .map((r) => t("count_" + r.kind, { n: Math.round(r.mean * 10) / 10, new: r.appeared }));
+  into.textContent = t("countsNow") + " " + (parts.length ? parts.join(" · ") : t("countsEmpty"));
 }
 
 function showError(text) {
