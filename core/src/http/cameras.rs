@@ -106,6 +106,7 @@ pub(super) async fn watch(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CountsQuery {
     /// How far back, in minutes (1 to 1440; 60 unless given).

@@ -53,6 +53,8 @@ fn minute_of(t: OffsetDateTime) -> OffsetDateTime {
 pub async fn run(state: AppState, mut observations: mpsc::UnboundedReceiver<Observation>, config: CountingConfig) {
     let mut minutes: HashMap<i64, Minute> = HashMap::new();
     let mut crowds: HashMap<i64, Crowd> = HashMap::new();
+    // Cameras are named by their code in /metrics, as the ingest's figures are.
+    let mut codes: HashMap<i64, String> = HashMap::new();
     let hold = Duration::from_secs(config.crowd_seconds);
     while let Some(o) = observations.recv().await {
         let at = minute_of(OffsetDateTime::from(o.at));
@@ -76,7 +78,13 @@ pub async fn run(state: AppState, mut observations: mpsc::UnboundedReceiver<Obse
                 tracing::warn!(camera = o.camera, error = %e, "counts not kept");
             }
         }
-        let labels = [("camera", o.camera.to_string())];
+        if !codes.contains_key(&o.camera)
+            && let Ok(Some(c)) = state.store.camera(o.camera).await
+        {
+            codes.insert(o.camera, c.code);
+        }
+        let code = codes.get(&o.camera).cloned().unwrap_or_else(|| o.camera.to_string());
+        let labels = [("camera", code)];
         metrics::gauge!("q10_camera_people_in_view", &labels).set(f64::from(o.in_view[0]));
         metrics::gauge!("q10_camera_vehicles_in_view", &labels).set(f64::from(o.in_view[1..].iter().sum::<u32>()));
 

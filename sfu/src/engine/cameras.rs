@@ -264,3 +264,45 @@ fn write_frame(id: PeerId, peer: &mut Peer, frame: &CameraFrame, ts: u64) {
     }
     peer.dirty = true;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(rtp_time: u32, keyframe: bool, session: u64, at: Instant) -> CameraFrame {
+        CameraFrame { data: vec![0u8; 100].into(), rtp_time, keyframe, received: at, session }
+    }
+
+    #[test]
+    fn the_cache_holds_the_frames_since_the_last_keyframe() {
+        let now = Instant::now();
+        let mut feed = CameraFeed::default();
+        feed.keep(&frame(0, false, 1, now));
+        assert!(feed.gop.is_empty(), "nothing to start from before a keyframe");
+        feed.keep(&frame(3600, true, 1, now));
+        feed.keep(&frame(7200, false, 1, now));
+        assert_eq!(feed.gop.len(), 2);
+        feed.keep(&frame(10800, true, 1, now));
+        assert_eq!(feed.gop.len(), 1, "a keyframe starts the cache again");
+        for i in 0..GOP_MAX_FRAMES as u32 {
+            feed.keep(&frame(14400 + i, false, 1, now));
+        }
+        assert!(feed.gop.is_empty(), "a group too long for the cache is dropped: newcomers wait for a keyframe");
+    }
+
+    #[test]
+    fn the_viewers_clock_never_goes_back() {
+        let t0 = Instant::now();
+        let mut feed = CameraFeed::default();
+        let a = feed.extend(&frame(u32::MAX - 1799, true, 1, t0));
+        // Across the camera's 32-bit wrap.
+        let b = feed.extend(&frame(1800, false, 1, t0 + Duration::from_millis(40)));
+        assert_eq!(b - a, 3600);
+        // A reconnection restarts the camera's timestamps anywhere; the clock goes on by the time
+        // that passed.
+        let c = feed.extend(&frame(5, true, 2, t0 + Duration::from_millis(1040)));
+        assert_eq!(c - b, 90_000);
+        let d = feed.extend(&frame(3605, false, 2, t0 + Duration::from_millis(1080)));
+        assert_eq!(d - c, 3600);
+    }
+}
