@@ -217,21 +217,8 @@ pub async fn report_health(state: &AppState, id: i64, r: &HealthReport, now: Off
     match (live, down_long, stored_state == CameraLink::Up) {
         (None, true, _) => {
             let title = format!("Camera {} mất tín hiệu", c.name);
-            let alert = NewAlertRow {
-                kind: "camera_down",
-                severity: Severity::High.as_str(),
-                source_type: "camera",
-                source_id: id,
-                condition: "down",
-                jurisdiction_id: c.jurisdiction_id,
-                title: &title,
-                value: Some((now - since).whole_seconds() as f64),
-            };
-            let aid = alerts::insert_alert(&mut tx, &alert, now).await?;
-            let event = Event::new(Actor::system(), "monitor.alert.raise", "alert", aid)
-                .detail(serde_json::json!({ "camera": id, "condition": "down" }));
-            audit::append(&mut tx, &state.secrets.audit, event, now).await?;
-            raised = Some(aid);
+            let value = (now - since).whole_seconds() as f64;
+            raised = Some(raise(state, &mut tx, &c, ("camera_down", "down"), &title, value, now).await?);
         }
         (Some((aid, true)), true, _) => {
             alerts::set_cleared(&mut tx, aid, None, now).await?;
@@ -246,6 +233,34 @@ pub async fn report_health(state: &AppState, id: i64, r: &HealthReport, now: Off
     tx.commit().await?;
     publish(state, raised, changed, now).await?;
     Ok(raised)
+}
+
+/// Raises a camera's alert of `(kind, condition)` (severity high, for the camera's unit), with
+/// its audit entry, in `tx`.
+async fn raise(
+    state: &AppState,
+    tx: &mut crate::store::Tx,
+    c: &CameraRow,
+    (kind, condition): (&str, &str),
+    title: &str,
+    value: f64,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let alert = NewAlertRow {
+        kind,
+        severity: Severity::High.as_str(),
+        source_type: "camera",
+        source_id: c.id,
+        condition,
+        jurisdiction_id: c.jurisdiction_id,
+        title,
+        value: Some(value),
+    };
+    let aid = alerts::insert_alert(tx, &alert, now).await?;
+    let event = Event::new(Actor::system(), "monitor.alert.raise", "alert", aid)
+        .detail(serde_json::json!({ "camera": c.id, "condition": condition, "value": value }));
+    audit::append(tx, &state.secrets.audit, event, now).await?;
+    Ok(aid)
 }
 
 /// Tells the live feed of an alert raised or changed.
@@ -338,21 +353,7 @@ pub async fn report_crowd(state: &AppState, id: i64, people: Option<u32>, now: O
     match (live, people) {
         (None, Some(n)) => {
             let title = format!("Đám đông tại camera {}: {n} người", c.name);
-            let alert = NewAlertRow {
-                kind: "crowd",
-                severity: Severity::High.as_str(),
-                source_type: "camera",
-                source_id: id,
-                condition: "crowd",
-                jurisdiction_id: c.jurisdiction_id,
-                title: &title,
-                value: Some(n as f64),
-            };
-            let aid = alerts::insert_alert(&mut tx, &alert, now).await?;
-            let event = Event::new(Actor::system(), "monitor.alert.raise", "alert", aid)
-                .detail(serde_json::json!({ "camera": id, "condition": "crowd", "people": n }));
-            audit::append(&mut tx, &state.secrets.audit, event, now).await?;
-            raised = Some(aid);
+            raised = Some(raise(state, &mut tx, &c, ("crowd", "crowd"), &title, f64::from(n), now).await?);
         }
         (Some((aid, false)), None) => {
             alerts::set_cleared(&mut tx, aid, Some(now), now).await?;
