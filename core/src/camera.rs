@@ -5,8 +5,8 @@
 //! alert (one while it lasts), noted as cleared when the camera is back.
 
 use q10_core_api::{
-    Camera, CameraChange, CameraCount, CameraHealth, CameraLink, CameraWatch, NewCamera, RtspTransport, Severity,
-    camera_room,
+    Camera, CameraChange, CameraCount, CameraHealth, CameraLink, CameraWatch, NewCamera, RecordingMode, RtspTransport,
+    Severity, camera_room,
 };
 use time::{Duration, OffsetDateTime};
 use url::Url;
@@ -56,6 +56,24 @@ fn source(v: &str) -> Result<Source> {
     Ok(Source { full, shown: url.to_string() })
 }
 
+/// Checks how a camera is recorded: a schedule is given for scheduled recording and well formed
+/// wherever given; footage is kept 1 hour to 90 days.
+fn recording(mode: RecordingMode, schedule: Option<&str>, retention_hours: i64) -> Result<()> {
+    if let Some(s) = schedule {
+        crate::footage::schedule(s)?;
+    }
+    if mode == RecordingMode::Scheduled && schedule.is_none() {
+        return Err(Error::invalid("schedule", "scheduled recording needs a schedule, e.g. 06:00-22:00"));
+    }
+    if !(1..=crate::footage::MAX_RETENTION_HOURS).contains(&retention_hours) {
+        return Err(Error::invalid("retention_hours", "footage is kept 1 to 2160 hours (90 days)"));
+    }
+    Ok(())
+}
+
+/// The week footage is kept unless said otherwise.
+const DEFAULT_RETENTION_HOURS: i64 = 168;
+
 fn place(lon: Option<f64>, lat: Option<f64>, heading: Option<f64>) -> Result<()> {
     crate::monitor::place(lon, lat)?;
     if finite("heading", heading)?.is_some_and(|h| !(0.0..360.0).contains(&h)) {
@@ -78,6 +96,10 @@ pub async fn register(
     let name = label("name", &new.name, 100)?;
     place(new.lon, new.lat, new.heading)?;
     let src = source(&new.source)?;
+    let mode = new.recording.unwrap_or(RecordingMode::Continuous);
+    let schedule = new.schedule.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let retention_hours = new.retention_hours.unwrap_or(DEFAULT_RETENTION_HOURS);
+    recording(mode, schedule, retention_hours)?;
     let j = managed_unit(state, who, &new.unit_code, now).await?;
     if state.store.camera_by_code(&new.code).await?.is_some() {
         return Err(Error::Conflict(format!("a camera '{}' is registered already", new.code)));
@@ -92,6 +114,9 @@ pub async fn register(
         source_shown: &src.shown,
         transport: new.transport.unwrap_or(RtspTransport::Tcp).as_str(),
         enabled: new.enabled.unwrap_or(true),
+        recording: mode.as_str(),
+        schedule,
+        retention_hours,
     };
     let mut tx = state.store.begin().await?;
     let id = rows::insert_camera(&mut tx, &new.code, j.id, &fields, now).await?;
@@ -134,6 +159,17 @@ pub async fn change(
         None => (c.source_sealed.clone(), c.source_shown.clone()),
     };
     let transport = change.transport.map(RtspTransport::as_str).unwrap_or(c.transport.as_str());
+    let mode = match change.recording {
+        Some(m) => m,
+        None => RecordingMode::parse(&c.recording)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("recording mode {}", c.recording)))?,
+    };
+    let schedule = match &change.schedule {
+        Some(s) => Some(s.trim()).filter(|s| !s.is_empty()),
+        None => c.schedule.as_deref(),
+    };
+    let retention_hours = change.retention_hours.unwrap_or(c.retention_hours);
+    recording(mode, schedule, retention_hours)?;
     let fields = CameraFields {
         name: &name,
         lon,
@@ -143,6 +179,9 @@ pub async fn change(
         source_shown: &shown,
         transport,
         enabled: change.enabled.unwrap_or(c.enabled),
+        recording: mode.as_str(),
+        schedule,
+        retention_hours,
     };
     let changed: Vec<&str> = [
         ("name", change.name.is_some()),
@@ -151,6 +190,9 @@ pub async fn change(
         ("source", change.source.is_some()),
         ("transport", change.transport.is_some()),
         ("enabled", change.enabled.is_some()),
+        ("recording", change.recording.is_some()),
+        ("schedule", change.schedule.is_some()),
+        ("retention_hours", change.retention_hours.is_some()),
     ]
     .into_iter()
     .filter_map(|(f, on)| on.then_some(f))
@@ -444,6 +486,10 @@ pub fn camera_view(c: CameraRow, state: &AppState) -> Result<Camera> {
         transport: RtspTransport::parse(&c.transport)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("transport {}", c.transport)))?,
         enabled: c.enabled,
+        recording: RecordingMode::parse(&c.recording)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("recording mode {}", c.recording)))?,
+        schedule: c.schedule,
+        retention_hours: c.retention_hours,
         updated_at: c.updated_at,
         health,
     })

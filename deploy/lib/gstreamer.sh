@@ -1,8 +1,9 @@
 # Makes sure the test camera (tests/media/test-camera.py: Debian's gst-rtsp-server with x264)
-# can run, with the photos of people and vehicles it can show (Debian's darknet package).
+# can run, with the photos of people and vehicles it can show (Debian's darknet package), and
+# ffprobe (Debian's ffmpeg) that the tests read recorded footage with.
 # Sourced by tests/run.
 
-GST_PACKAGES="gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly darknet"
+GST_PACKAGES="gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly darknet ffmpeg"
 
 test_camera_ready() {
   /usr/bin/python3 - <<'PY' 2>/dev/null
@@ -14,7 +15,7 @@ Gst.init(None)
 assert Gst.ElementFactory.find("x264enc") and Gst.ElementFactory.find("rtph264pay")
 assert Gst.ElementFactory.find("jpegdec") and Gst.ElementFactory.find("imagefreeze")
 PY
-  [ -f /usr/share/darknet/data/person.jpg ]
+  [ -f /usr/share/darknet/data/person.jpg ] && command -v ffprobe >/dev/null
 }
 
 ensure_test_camera() {

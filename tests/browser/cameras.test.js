@@ -119,7 +119,29 @@ test("an operator registers a camera on the map, switches it off and moves it; i
   // What counting sees this minute, under the picture (the test pattern: no people, no vehicles).
   if (process.env.Q10_DETECTOR) {
     await until("the counts under the picture", async () => /Phút này:/.test(await tile.locator(".counts").textContent()), { timeout: 30_000 });
+    // The hour's counts: minutes counted (the test pattern shows no people or vehicles).
+    await row.getByRole("button", { name: /^Số đếm camera/ }).click();
+    await until("the hour's counts", async () => /phút có số đếm từ .*không thấy người hay xe/.test(await page.locator("#counts-summary").textContent()));
+    await page.locator("#counts-close").click();
   }
+
+  // Recorded meanwhile: a stretch of the last day chosen, played back in the page.
+  const footage = row.getByRole("button", { name: /^Xem lại hình camera/ });
+  const stretch = page.locator("#f-stretches button").first();
+  await until("a recorded stretch", async () => {
+    await footage.click();
+    await page.waitForTimeout(500);
+    return (await stretch.count()) > 0;
+  }, { timeout: 20_000 });
+  await stretch.click();
+  const played = await page.locator("#f-video").evaluate(async (v) => {
+    for (let i = 0; i < 100 && v.currentTime < 1; i++) await new Promise((r) => setTimeout(r, 100));
+    return { width: v.videoWidth, height: v.videoHeight, at: v.currentTime };
+  });
+  console.log(`footage: played back to ${played.at.toFixed(1)} s`);
+  assert.deepEqual([played.width, played.height], [640, 360], "the recorded picture");
+  assert.ok(played.at >= 1, `the footage plays: ${played.at} s`);
+  await page.locator("#f-close").click();
 
   await row.getByRole("button", { name: /^Tắt camera/ }).click();
   await until("the camera to be switched off", async () => /Đã tắt/.test(await row.textContent()));
@@ -157,7 +179,10 @@ test("a ward official sees the ward's cameras without changing them", async () =
   // The camera the operator registered above, in Phường 1.
   await until("the cameras list", async () => (await page.locator("#camera-table tbody tr").count()) > 0);
   assert.ok(await page.locator("#camera-form").isHidden(), "no form to register a camera");
-  assert.equal(await page.locator("#camera-table tbody button:not([aria-pressed])").count(), 0, "no buttons to change one");
+  const change = page.locator("#camera-table tbody button", { hasText: /^(Tắt|Bật|Chuyển đến)/ });
+  assert.equal(await change.count(), 0, "no buttons to change one");
+  assert.equal(await page.locator("#camera-table tbody button", { hasText: /^Xem lại$/ }).count(), 0, "no footage for wards");
+  assert.ok(await page.locator("#camera-table tbody button", { hasText: /^Số đếm$/ }).count() > 0, "the counts, though");
   for (const r of await page.locator("#camera-table tbody tr").all()) {
     assert.match(await r.textContent(), /Phường 1/, "only the ward's own cameras");
   }

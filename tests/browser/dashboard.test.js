@@ -61,6 +61,8 @@ test("a leader's tiles follow a complaint as it is filed and closed, and export 
   assert.equal(await page.locator("#ward-table tbody tr").count(), 15, "every ward has its row");
   assert.ok(await page.locator("#trend-chart canvas").count() > 0, "the trend is drawn");
   assert.equal(await page.locator("#trend-table tbody tr").count(), 30, "a row per day of the last 30 days");
+  // What the cameras counted hour by hour (the test cameras show no people or vehicles).
+  assert.match(await page.locator("#traffic-summary").textContent(), /^(Camera chưa đếm được|Tổng lượt đếm được)/);
 
   const received = await count(page, "complaints.received");
   const resolved = await count(page, "complaints.resolved");

@@ -43,6 +43,11 @@ pub fn test_camera_showing(port: u16, image: &str) -> Option<TestCamera> {
     start(port, &["--image", image])
 }
 
+/// A test camera showing a still photo at `kbps` kilobits a second.
+pub fn test_camera_at(port: u16, image: &str, kbps: u32) -> Option<TestCamera> {
+    start(port, &["--image", image, "--bitrate", &kbps.to_string()])
+}
+
 fn start(port: u16, args: &[&str]) -> Option<TestCamera> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/media/test-camera.py");
     let mut cmd = Command::new("/usr/bin/python3");
@@ -59,4 +64,18 @@ fn start(port: u16, args: &[&str]) -> Option<TestCamera> {
     assert!(std::env::var_os("CI").is_none(), "the test camera must run in CI (tests/run installs it): {err}");
     eprintln!("skipped: the test camera does not start (deploy/lib/gstreamer.sh installs what it needs): {err}");
     None
+}
+
+/// What ffprobe (Debian's ffmpeg, installed with the test camera) reads in a media file: the
+/// container's duration and name, and each stream's codec, picture size and packets counted.
+pub fn ffprobe(path: &std::path::Path) -> serde_json::Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_packets", "-show_entries"])
+        .arg("format=duration,format_name:stream=codec_name,width,height,nb_read_packets")
+        .args(["-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs (deploy/lib/gstreamer.sh installs it)");
+    assert!(out.status.success(), "ffprobe reads {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("ffprobe writes JSON")
 }

@@ -151,6 +151,8 @@ pub struct Server {
     pub base: String,
     pub state: AppState,
     task: tokio::task::JoinHandle<()>,
+    /// The footage folder, removed with the server.
+    _footage: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -192,6 +194,7 @@ impl Server {
     pub async fn start_full(store: Store, clock: Arc<dyn Clock>, outbound: Outbound) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("bound address");
+        let footage = tempfile::tempdir().expect("a footage folder");
         let state = AppState {
             store,
             secrets: test_secrets(),
@@ -211,6 +214,7 @@ impl Server {
                 secrecy::SecretSlice::from(TEST_VNPAY_SECRET.to_vec()),
                 secrecy::SecretSlice::from(TEST_BANK_SECRET.to_vec()),
             )),
+            footage: Some(footage.path().to_path_buf()),
         };
         let app = q10_core::http::app(state.clone());
         let task = tokio::spawn(async move {
@@ -218,7 +222,7 @@ impl Server {
                 .await
                 .expect("the test server runs");
         });
-        Server { base: format!("http://{addr}"), state, task }
+        Server { base: format!("http://{addr}"), state, task, _footage: footage }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -19,6 +19,7 @@ q10_tests::on_both_engines!(
     an_operator_registers_a_camera_whose_password_never_comes_back,
     bad_cameras_are_refused_and_wards_see_their_own,
     a_camera_down_for_long_raises_one_alert_cleared_when_it_is_back,
+    counts_reach_the_dashboard_hour_by_hour,
 );
 
 const PASSWORD: &str = "Hik-Pass-2026";
@@ -236,4 +237,44 @@ async fn a_camera_down_for_long_raises_one_alert_cleared_when_it_is_back(engine:
     // Switched off, a camera shows no health.
     let res = patch(&demo, &operator, id, json!({ "enabled": false })).await;
     assert!(res.json::<Value>().await.unwrap()["health"].is_null());
+}
+
+/// The dashboard's traffic: what the unit's cameras counted, by hour and kind; a ward sees its own.
+async fn counts_reach_the_dashboard_hour_by_hour(engine: Engine) {
+    let Some(db) = TestDb::new(engine).await else { return };
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let demo = demo_with(db.store().await, Some(clock.clone()), Outbound::default()).await;
+    let operator = demo.token(Role::Operator).await;
+    let (status, c) = register(&demo, &operator, &camera("p1-traffic", "27211")).await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    let id = c["id"].as_i64().unwrap();
+    let state = &demo.server.state;
+    let now = clock.now();
+    let hour_ago = now - Duration::minutes(61);
+    // [frames, in view, peak, appeared]
+    q10_core::camera::record_counts(state, id, hour_ago, &[("person", [30, 60, 3, 4]), ("car", [30, 30, 1, 2])])
+        .await
+        .unwrap();
+    q10_core::camera::record_counts(state, id, now, &[("person", [30, 30, 2, 5])]).await.unwrap();
+    q10_core::camera::record_counts(state, id, now - Duration::days(2), &[("person", [1, 1, 1, 9])]).await.unwrap();
+
+    let district = demo.token(Role::DistrictOfficial).await;
+    let t = demo.get_json("/api/v1/dashboard/traffic", &district).await;
+    let hours = t["hours"].as_array().unwrap();
+    let seen: Vec<(&str, i64, i64)> = hours
+        .iter()
+        .map(|h| (h["kind"].as_str().unwrap(), h["counted"].as_i64().unwrap(), h["peak"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(seen, [("car", 2, 1), ("person", 4, 3), ("person", 5, 2)], "the last 24 hours: {t}");
+    assert!(hours[0]["hour"].as_str().unwrap().ends_with(":00:00Z"), "{t}");
+    assert_ne!(hours[0]["hour"], hours[2]["hour"]);
+    let week = demo.get_json("/api/v1/dashboard/traffic?hours=168", &district).await;
+    assert_eq!(week["hours"].as_array().unwrap().len(), 4, "{week}");
+    let ward = demo.token(Role::WardOfficial).await;
+    let own = demo.get_json("/api/v1/dashboard/traffic", &ward).await;
+    assert_eq!((own["unit"].as_str(), own["hours"].as_array().unwrap().len()), (Some("27211"), 3), "{own}");
+    let other = demo.get_json("/api/v1/dashboard/traffic?unit=27214", &district).await;
+    assert_eq!(other["hours"], json!([]), "another ward's cameras counted nothing: {other}");
+    let res = demo.get("/api/v1/dashboard/traffic?hours=0", &district).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }

@@ -4,7 +4,8 @@
 //!   (ONNX Runtime, one thread) apart, and works out how many cameras a node counts at one
 //!   analysed frame every 2 s, with and without the scene moving.
 //! - `ingest`: opens N RTSP sessions to the camera at once, as the relay does for N cameras, and
-//!   measures this process's CPU per camera and per megabit of video taken in.
+//!   measures this process's CPU per camera and per megabit of video taken in; with `--record
+//!   DIR`, each camera is also recorded into segment files there as `q10 serve` records it.
 //!
 //! Each prints one JSON object.
 
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use q10_core::footage::writer::{Frame, SegmentWriter};
 use q10_sfu::camera::{CameraSource, CameraState, Ingest, IngestOptions, RtspTransport};
 use q10_sfu::counting::{decode, detect::Detector};
 
@@ -47,6 +49,9 @@ enum Cmd {
         cameras: usize,
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Record every camera into footage segments under this folder.
+        #[arg(long)]
+        record: Option<std::path::PathBuf>,
     },
 }
 
@@ -127,10 +132,41 @@ fn openh264_decoder() -> anyhow::Result<q10_sfu::counting::Decoder> {
     Ok(q10_sfu::counting::Decoder::new()?)
 }
 
-async fn ingest(rtsp: &str, cameras: usize, seconds: u64) -> anyhow::Result<serde_json::Value> {
+/// Writes a camera's frames into footage segments on a thread of its own, as `q10 serve` does;
+/// returns the bytes written when the ingest stops.
+fn record(root: &std::path::Path, id: i64, ingest: &Ingest) -> std::thread::JoinHandle<u64> {
+    let (root, mut frames) = (root.to_path_buf(), ingest.subscribe());
+    std::thread::spawn(move || {
+        let mut w = SegmentWriter::new(&root, id, Duration::from_secs(60));
+        let mut bytes = 0;
+        loop {
+            let f = match frames.blocking_recv() {
+                Ok(f) => f,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            };
+            let at = time::OffsetDateTime::now_utc();
+            let frame = Frame { data: &f.data, rtp_time: f.rtp_time, keyframe: f.keyframe, at, session: f.session };
+            bytes += w.push(frame).ok().flatten().map_or(0, |s| s.bytes as u64);
+        }
+        bytes + w.finish().ok().flatten().map_or(0, |s| s.bytes as u64)
+    })
+}
+
+async fn ingest(
+    rtsp: &str,
+    cameras: usize,
+    seconds: u64,
+    root: Option<&std::path::Path>,
+) -> anyhow::Result<serde_json::Value> {
     let mut ingests = Vec::new();
-    for _ in 0..cameras {
-        ingests.push(up(rtsp).await?);
+    let mut recorders = Vec::new();
+    for id in 0..cameras {
+        let i = up(rtsp).await?;
+        if let Some(root) = root {
+            recorders.push(record(root, id as i64, &i));
+        }
+        ingests.push(i);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let cpu0 = own_cpu_seconds()?;
@@ -142,8 +178,15 @@ async fn ingest(rtsp: &str, cameras: usize, seconds: u64) -> anyhow::Result<serd
     let up = healths.iter().filter(|h| h.state == CameraState::Up).count();
     let mbps: f64 = healths.iter().map(|h| h.bitrate).sum::<f64>() / 1e6;
     let fps: f64 = healths.iter().map(|h| h.fps).sum();
+    drop(ingests);
+    let mut written = 0;
+    for r in recorders {
+        written += r.join().map_err(|_| anyhow::anyhow!("a recorder panicked"))?;
+    }
     Ok(serde_json::json!({
         "cameras": cameras,
+        "recorded": root.is_some(),
+        "footage_megabytes_written": written as f64 / 1e6,
         "up": up,
         "seconds": wall,
         "cpu_seconds": cpu,
@@ -164,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Count { rtsp, model, runtime, keyframes, rounds, cores } => {
             count(&rtsp, &model, &runtime, keyframes, rounds, cores).await?
         }
-        Cmd::Ingest { rtsp, cameras, seconds } => ingest(&rtsp, cameras, seconds).await?,
+        Cmd::Ingest { rtsp, cameras, seconds, record } => ingest(&rtsp, cameras, seconds, record.as_deref()).await?,
     };
     println!("{out}");
     Ok(())

@@ -16,6 +16,15 @@ named_enum! {
 }
 
 named_enum! {
+    /// Whether a camera is recorded: never, always, or daily within its schedule.
+    RecordingMode {
+        Off = "off",
+        Continuous = "continuous",
+        Scheduled = "scheduled",
+    }
+}
+
+named_enum! {
     /// How a relayed camera's stream is doing.
     CameraLink {
         /// Being reached, for the first time or again after a drop.
@@ -67,6 +76,12 @@ pub struct NewCamera {
     pub transport: Option<RtspTransport>,
     /// True unless given.
     pub enabled: Option<bool>,
+    /// `continuous` unless given.
+    pub recording: Option<RecordingMode>,
+    /// For `scheduled` recording: `HH:MM-HH:MM` in Vietnam time (it may run past midnight).
+    pub schedule: Option<String>,
+    /// Hours its footage is kept: 1 to 2160 (90 days); 168 (a week) unless given.
+    pub retention_hours: Option<i64>,
 }
 
 /// Changes to a camera: only the fields given change.
@@ -81,6 +96,10 @@ pub struct CameraChange {
     pub source: Option<String>,
     pub transport: Option<RtspTransport>,
     pub enabled: Option<bool>,
+    pub recording: Option<RecordingMode>,
+    /// `HH:MM-HH:MM` in Vietnam time; an empty string removes it.
+    pub schedule: Option<String>,
+    pub retention_hours: Option<i64>,
 }
 
 /// A registered camera. `source` is its stream's URL without user name and password;
@@ -99,6 +118,11 @@ pub struct Camera {
     pub has_credentials: bool,
     pub transport: RtspTransport,
     pub enabled: bool,
+    pub recording: RecordingMode,
+    /// When `scheduled` recording runs: `HH:MM-HH:MM`, Vietnam time.
+    pub schedule: Option<String>,
+    /// Hours its footage is kept.
+    pub retention_hours: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// How its stream is doing; none until the relay has tried it, or while it is switched off.
@@ -138,4 +162,14 @@ pub struct CameraCount {
     pub peak: i64,
     /// Objects seen for the first time in the minute (each counted once while it stays in view).
     pub appeared: i64,
+}
+
+/// One segment file of a camera's footage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FootageSegment {
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ended_at: OffsetDateTime,
+    pub bytes: i64,
 }

@@ -84,3 +84,26 @@ pub struct CategoryCount {
     pub received: i64,
     pub resolved: i64,
 }
+
+/// People and vehicles counted by a unit's cameras, hour by hour: what the dashboard's traffic
+/// chart draws.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Traffic {
+    /// Ward code, or the district's.
+    pub unit: String,
+    /// Hours with counts, oldest first; each kind seen in the hour once.
+    pub hours: Vec<TrafficHour>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TrafficHour {
+    /// The hour's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub hour: time::OffsetDateTime,
+    /// `person`, `bicycle`, `car`, `motorcycle`, `bus` or `truck`.
+    pub kind: String,
+    /// Objects that came into view of the unit's cameras in the hour, each counted once per camera.
+    pub counted: i64,
+    /// The most in view of one camera at once.
+    pub peak: i64,
+}

@@ -2,16 +2,20 @@
 //! district list them. Stream URLs are returned without their credentials.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use q10_core_api::{Camera, CameraChange, CameraCount, CameraWatch, NewCamera};
+use q10_core_api::{Camera, CameraChange, CameraCount, CameraWatch, FootageSegment, NewCamera};
+use time::OffsetDateTime;
 
 use super::AppState;
 use super::access::{Access, Caller, Routes, Source};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::camera::{self, camera_view};
 use crate::error::{Error, Result};
+use crate::footage::{self, FOOTAGE_ROLES};
 use crate::monitor::{self, MANAGERS, READERS};
 
 pub(super) fn routes(r: Routes) -> Routes {
@@ -21,6 +25,113 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::PATCH, "/api/v1/cameras/{id}", Access::Roles(MANAGERS), patch(change))
         .add(Method::POST, "/api/v1/cameras/{id}/watch", Access::Roles(READERS), post(watch))
         .add(Method::GET, "/api/v1/cameras/{id}/counts", Access::Roles(READERS), get(counts))
+        .add(Method::GET, "/api/v1/cameras/{id}/footage", Access::Roles(FOOTAGE_ROLES), get(play))
+        .add(Method::GET, "/api/v1/cameras/{id}/footage/segments", Access::Roles(FOOTAGE_ROLES), get(segments))
+}
+
+/// The camera, for someone who may read it.
+async fn readable(state: &AppState, who: &crate::auth::Principal, id: i64) -> Result<crate::store::cameras::CameraRow> {
+    let c = state.store.camera(id).await?.ok_or(Error::NotFound("camera"))?;
+    if !monitor::may_read(state, who, c.jurisdiction_id).await? {
+        return Err(Error::NotFound("camera"));
+    }
+    Ok(c)
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SegmentsQuery {
+    /// RFC 3339; a day before `to` unless given.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    from: Option<OffsetDateTime>,
+    /// RFC 3339; now unless given.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    to: Option<OffsetDateTime>,
+}
+
+/// The camera's footage segments that overlap a range of at most a day, oldest first: what can
+/// be played back.
+#[utoipa::path(get, path = "/api/v1/cameras/{id}/footage/segments", tag = "cameras",
+    params(("id" = i64, Path), SegmentsQuery),
+    responses((status = 200, body = Vec<FootageSegment>), (status = 400, body = q10_core_api::Problem),
+        (status = 403, body = q10_core_api::Problem), (status = 404, body = q10_core_api::Problem)))]
+pub(super) async fn segments(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<SegmentsQuery>,
+) -> Result<Json<Vec<FootageSegment>>> {
+    let to = q.to.unwrap_or_else(|| state.now());
+    let from = q.from.unwrap_or(to - time::Duration::days(1));
+    if to <= from || to - from > time::Duration::days(1) {
+        return Err(Error::invalid("from", "the range ends after it starts and spans at most a day"));
+    }
+    let c = readable(&state, &who, id).await?;
+    if !who.may_act_on(&state.store, FOOTAGE_ROLES, c.jurisdiction_id).await? {
+        return Err(Error::Forbidden("footage is for administrators, operators and district officials".into()));
+    }
+    let rows = state.store.segments(id, from, to, footage::MAX_LISTED).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|s| FootageSegment { started_at: s.started_at, ended_at: s.ended_at, bytes: s.bytes })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FootageQuery {
+    /// RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    #[param(value_type = String, format = DateTime)]
+    from: OffsetDateTime,
+    /// RFC 3339; at most 6 hours after `from`.
+    #[serde(with = "time::serde::rfc3339")]
+    #[param(value_type = String, format = DateTime)]
+    to: OffsetDateTime,
+    /// The investigation's case reference: makes this an export, downloaded as a file.
+    case: Option<String>,
+}
+
+/// The camera's footage of a time range as one MP4 (H.264 as recorded), from the keyframe at or
+/// before `from`. Every playback, and every export (with `case`), is written to the audit log.
+#[utoipa::path(get, path = "/api/v1/cameras/{id}/footage", tag = "cameras", params(("id" = i64, Path), FootageQuery),
+    responses((status = 200, content_type = "video/mp4", body = Vec<u8>),
+        (status = 400, body = q10_core_api::Problem), (status = 403, body = q10_core_api::Problem),
+        (status = 404, body = q10_core_api::Problem, description = "no such camera, or no footage of that time"),
+        (status = 503, body = q10_core_api::Problem, description = "footage is not kept here")))]
+pub(super) async fn play(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Source(source): Source,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<FootageQuery>,
+) -> Result<Response> {
+    footage::span(q.from, q.to)?;
+    let c = readable(&state, &who, id).await?;
+    let segments = footage::open(&state, &who, &c, (q.from, q.to), q.case.as_deref(), &source, state.now()).await?;
+    let root = footage::folder(&state)?;
+    let body = Body::from_stream(footage::clip(root, segments, q.from, q.to));
+    let mut headers = vec![
+        (http::header::CONTENT_TYPE, "video/mp4".to_string()),
+        (http::header::CACHE_CONTROL, "no-store".to_string()),
+    ];
+    if q.case.is_some() {
+        let stamp = q.from.unix_timestamp();
+        headers.push((
+            http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"camera-{}-{stamp}.mp4\"", c.code),
+        ));
+    }
+    let mut res = body.into_response();
+    for (k, v) in headers {
+        res.headers_mut().insert(k, v.parse().map_err(|_| Error::Internal(anyhow::anyhow!("a header")))?);
+    }
+    Ok(res)
 }
 
 /// The cameras of the caller's jurisdiction.

@@ -11,7 +11,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{Stream, StreamExt};
-use q10_core_api::{CategoryCount, ComplaintKpis, Kpis, Role, Trend, TrendDay};
+use q10_core_api::{CategoryCount, ComplaintKpis, Kpis, Role, Traffic, TrafficHour, Trend, TrendDay};
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 use tokio_stream::wrappers::BroadcastStream;
@@ -36,6 +36,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/dashboard/scorecards", Access::Roles(LEADERS), get(scorecards))
         .add(Method::GET, "/api/v1/dashboard/scorecards.csv", Access::Roles(LEADERS), get(scorecards_csv))
         .add(Method::GET, "/api/v1/dashboard/trend", Access::Roles(LEADERS), get(trend))
+        .add(Method::GET, "/api/v1/dashboard/traffic", Access::Roles(LEADERS), get(traffic))
         .add(
             Method::GET,
             "/api/v1/dashboard/complaints.geojson",
@@ -262,6 +263,47 @@ pub(super) async fn trend(
         day = day.next_day().ok_or_else(|| Error::invalid("to", "the period runs past the calendar"))?;
     }
     Ok(Json(Trend { unit: unit.code, from, to, days }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TrafficQuery {
+    /// A ward's code, or the district's (default: the unit of the caller's grant).
+    unit: Option<String>,
+    /// How many hours back, 1 to 168 (24 unless given).
+    hours: Option<i64>,
+}
+
+/// People and vehicles counted by the unit's cameras, hour by hour and kind by kind.
+#[utoipa::path(get, path = "/api/v1/dashboard/traffic", tag = "dashboard", params(TrafficQuery),
+    responses((status = 200, body = Traffic), (status = 400, body = q10_core_api::Problem), (status = 403, body = q10_core_api::Problem)))]
+pub(super) async fn traffic(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<TrafficQuery>,
+) -> Result<Json<Traffic>> {
+    let hours = q.hours.unwrap_or(24);
+    if !(1..=168).contains(&hours) {
+        return Err(Error::invalid("hours", "from 1 to 168"));
+    }
+    let (unit, ward) = unit_for(&state, &who, q.unit.as_deref(), LEADERS).await?;
+    let now = state.now();
+    let since = now
+        .replace_minute(0)
+        .and_then(|t| t.replace_second(0))
+        .and_then(|t| t.replace_nanosecond(0))
+        .map_err(|e| Error::Internal(e.into()))?
+        - Duration::hours(hours - 1);
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let mut out = Vec::new();
+    for r in state.store.camera_hours(since, ward).await? {
+        let hour = time::PrimitiveDateTime::parse(&format!("{}:00:00Z", r.hour), &f)
+            .map_err(|e| Error::Internal(e.into()))?
+            .assume_utc();
+        out.push(TrafficHour { hour, kind: r.kind, counted: r.appeared, peak: r.peak });
+    }
+    Ok(Json(Traffic { unit: unit.code, hours: out }))
 }
 
 /// One unit's scorecard; `ward` is `None` for the whole district.

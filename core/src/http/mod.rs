@@ -62,6 +62,8 @@ pub struct AppState {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// How payments are taken: providers, their secrets, the simulators.
     pub payments: crate::payment::SharedSettings,
+    /// The folder camera footage is kept in; `None` where this deployment keeps none.
+    pub footage: Option<std::path::PathBuf>,
 }
 
 impl AppState {

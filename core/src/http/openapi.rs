@@ -69,6 +69,7 @@ use super::{
         dashboard::scorecards,
         dashboard::scorecards_csv,
         dashboard::trend,
+        dashboard::traffic,
         dashboard::complaints_geojson,
         dashboard::events,
         dossiers::procedures,
@@ -147,6 +148,8 @@ use super::{
         cameras::change,
         cameras::watch,
         cameras::counts,
+        cameras::segments,
+        cameras::play,
     ),
     components(schemas(q10_core_api::Problem, q10_core_api::Role, q10_core_api::Grant, q10_core_api::AccountKind))
 )]

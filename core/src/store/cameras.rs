@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Store, Ts, Tx, on_pool, on_tx};
+use super::{Db, Store, Ts, Tx, on_pool, on_tx};
 use crate::Result;
 
 #[derive(Debug, Clone, FromRow)]
@@ -22,6 +22,10 @@ pub struct CameraRow {
     pub source_shown: String,
     pub transport: String,
     pub enabled: bool,
+    /// `off`, `continuous` or `scheduled` (within `schedule`, 'HH:MM-HH:MM' in Vietnam time).
+    pub recording: String,
+    pub schedule: Option<String>,
+    pub retention_hours: i64,
     pub updated_at: OffsetDateTime,
     pub health_state: Option<String>,
     pub health_since: Option<OffsetDateTime>,
@@ -37,7 +41,7 @@ pub struct CameraRow {
 macro_rules! camera_select {
     () => {
         "SELECT c.id, c.code, c.name, c.jurisdiction_id, j.code AS unit_code, j.name_vi AS unit_name, c.lon, c.lat, \
-         c.heading, c.source_sealed, c.source_shown, c.transport, c.enabled, c.updated_at, h.state AS health_state, \
+         c.heading, c.source_sealed, c.source_shown, c.transport, c.enabled, c.recording, c.schedule, c.retention_hours, c.updated_at, h.state AS health_state, \
          h.since AS health_since, h.checked_at AS health_checked_at, h.fps AS health_fps, h.bitrate AS health_bitrate, \
          h.width AS health_width, h.height AS health_height, h.last_keyframe_at AS health_keyframe_at, \
          h.fault AS health_fault \
@@ -55,6 +59,9 @@ pub(crate) struct CameraFields<'a> {
     pub source_shown: &'a str,
     pub transport: &'a str,
     pub enabled: bool,
+    pub recording: &'a str,
+    pub schedule: Option<&'a str>,
+    pub retention_hours: i64,
 }
 
 pub(crate) async fn insert_camera(
@@ -66,7 +73,8 @@ pub(crate) async fn insert_camera(
 ) -> Result<i64> {
     Ok(on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO cameras (code, name, jurisdiction_id, lon, lat, heading, source_sealed, source_shown, transport, \
-         enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+         enabled, recording, schedule, retention_hours, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
     )
     .bind(code)
     .bind(f.name)
@@ -78,6 +86,9 @@ pub(crate) async fn insert_camera(
     .bind(f.source_shown)
     .bind(f.transport)
     .bind(f.enabled)
+    .bind(f.recording)
+    .bind(f.schedule)
+    .bind(f.retention_hours)
     .bind(Ts(now))
     .fetch_one(c)
     .await?))
@@ -86,7 +97,8 @@ pub(crate) async fn insert_camera(
 pub(crate) async fn update_camera(tx: &mut Tx, id: i64, f: &CameraFields<'_>, now: OffsetDateTime) -> Result<()> {
     on_tx!(tx, c => sqlx::query(
         "UPDATE cameras SET name = $2, lon = $3, lat = $4, heading = $5, source_sealed = $6, source_shown = $7, \
-         transport = $8, enabled = $9, updated_at = $10 WHERE id = $1",
+         transport = $8, enabled = $9, recording = $10, schedule = $11, retention_hours = $12, updated_at = $13 \
+         WHERE id = $1",
     )
     .bind(id)
     .bind(f.name)
@@ -97,6 +109,9 @@ pub(crate) async fn update_camera(tx: &mut Tx, id: i64, f: &CameraFields<'_>, no
     .bind(f.source_shown)
     .bind(f.transport)
     .bind(f.enabled)
+    .bind(f.recording)
+    .bind(f.schedule)
+    .bind(f.retention_hours)
     .bind(Ts(now))
     .execute(c)
     .await?
@@ -204,5 +219,44 @@ impl Store {
         .bind(Ts(since))
         .fetch_all(p)
         .await?))
+    }
+}
+
+/// A kind's counts over one hour of a unit's cameras.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct HourRow {
+    /// The hour in UTC, `YYYY-MM-DDTHH`.
+    pub hour: String,
+    pub kind: String,
+    pub appeared: i64,
+    pub peak: i64,
+}
+
+impl Store {
+    /// Counts of all cameras (or of one ward's) from `since` on, by hour and kind, oldest first.
+    pub async fn camera_hours(&self, since: OffsetDateTime, ward: Option<i64>) -> Result<Vec<HourRow>> {
+        // The hour in each engine's words: SQLite keeps times as fixed-width UTC text.
+        macro_rules! by_hour {
+            ($hour:literal) => {
+                concat!(
+                    "SELECT ", $hour, " AS hour, cc.kind, CAST(SUM(cc.appeared) AS BIGINT) AS appeared, \
+                     CAST(MAX(cc.peak) AS BIGINT) AS peak FROM camera_counts cc JOIN cameras c ON c.id = cc.camera_id \
+                     WHERE cc.minute >= $1 AND (CAST($2 AS BIGINT) IS NULL OR c.jurisdiction_id = $2) \
+                     GROUP BY 1, 2 ORDER BY 1, 2"
+                )
+            };
+        }
+        Ok(match &self.db {
+            Db::Sqlite(p, _) => {
+                sqlx::query_as(by_hour!("substr(cc.minute, 1, 13)")).bind(Ts(since)).bind(ward).fetch_all(p).await?
+            }
+            Db::Postgres(p) => {
+                sqlx::query_as(by_hour!("to_char(cc.minute AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"))
+                    .bind(Ts(since))
+                    .bind(ward)
+                    .fetch_all(p)
+                    .await?
+            }
+        })
     }
 }

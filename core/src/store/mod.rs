@@ -21,6 +21,7 @@ pub mod audit;
 pub mod cameras;
 pub mod complaints;
 pub mod dossiers;
+pub mod footage;
 pub mod jurisdictions;
 pub mod meetings;
 pub mod monitor;
@@ -331,6 +332,7 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
         ],
     ),
     ("camera_counts", &["appeared", "camera_id", "frames", "in_view", "kind", "minute", "peak"]),
+    ("camera_segments", &["bytes", "camera_id", "ended_at", "frames", "id", "path", "started_at"]),
     (
         "camera_health",
         &[
@@ -358,6 +360,9 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "lat",
             "lon",
             "name",
+            "recording",
+            "retention_hours",
+            "schedule",
             "source_sealed",
             "source_shown",
             "transport",

@@ -2,7 +2,8 @@
 //! running for each enabled camera (started, stopped and restarted as cameras are added, switched
 //! off or changed), relayed by the SFU to whoever watches it and counted when counting is set up,
 //! and every few seconds reports each one's health to the core, which raises an alert for a
-//! camera down too long, and to `/metrics`. Counts go to the core minute by minute (`counts.rs`).
+//! camera down too long, and to `/metrics`. Counts go to the core minute by minute (`counts.rs`);
+//! cameras are recorded while their recording mode and schedule say so (`footage.rs`).
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 
 use crate::config::CountingConfig;
 use crate::counts;
+use crate::footage::{Recorder, Recording};
 
 /// How often the camera list is read and health reported.
 const EVERY: Duration = Duration::from_secs(5);
@@ -29,6 +31,7 @@ struct Running {
     ingest: Ingest,
     /// The task handing its keyframes to counting.
     counting: Option<tokio::task::JoinHandle<()>>,
+    recorder: Option<Recorder>,
 }
 
 impl Drop for Running {
@@ -40,7 +43,7 @@ impl Drop for Running {
 }
 
 /// Runs until the process ends.
-pub async fn run(state: AppState, sfu: SfuHandle, counting: Option<CountingConfig>) {
+pub async fn run(state: AppState, sfu: SfuHandle, counting: Option<CountingConfig>, recording: Option<Recording>) {
     let counter = match counting.as_ref().map(|c| c.options()) {
         None => None,
         Some(Err(e)) => {
@@ -68,7 +71,7 @@ pub async fn run(state: AppState, sfu: SfuHandle, counting: Option<CountingConfi
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = pass(&state, &sfu, counter.as_ref(), &mut running).await {
+        if let Err(e) = pass(&state, &sfu, counter.as_ref(), recording.as_ref(), &mut running).await {
             tracing::warn!(error = %e, "the camera supervisor's pass failed");
         }
     }
@@ -78,6 +81,7 @@ async fn pass(
     state: &AppState,
     sfu: &SfuHandle,
     counter: Option<&Counter>,
+    recording: Option<&Recording>,
     running: &mut HashMap<i64, Running>,
 ) -> q10_core::Result<()> {
     let cameras = state.store.cameras().await?;
@@ -109,9 +113,28 @@ async fn pass(
         }
         tracing::info!(camera = %c.code, source = %c.source_shown, "camera ingest started");
         let counting = counter.map(|k| k.watch(*id, ingest.subscribe()));
-        running.insert(*id, Running { code: c.code.clone(), updated_at: c.updated_at, ingest, counting });
+        running
+            .insert(*id, Running { code: c.code.clone(), updated_at: c.updated_at, ingest, counting, recorder: None });
     }
     let now = state.now();
+    for (id, r) in running.iter_mut() {
+        let wanted_now =
+            recording.is_some() && wanted.get(id).is_some_and(|c| q10_core::footage::recording_now(c, now));
+        match (&r.recorder, recording) {
+            (None, Some(to)) if wanted_now => match Recorder::start(to, *id, r.ingest.subscribe()) {
+                Ok(rec) => {
+                    tracing::info!(camera = %r.code, "camera recording started");
+                    r.recorder = Some(rec);
+                }
+                Err(e) => tracing::warn!(camera = %r.code, error = %e, "camera recording not started"),
+            },
+            (Some(_), _) if !wanted_now => {
+                tracing::info!(camera = %r.code, "camera recording stopped");
+                r.recorder = None;
+            }
+            _ => {}
+        }
+    }
     for (id, r) in running.iter() {
         let h = r.ingest.health();
         let link = match h.state {

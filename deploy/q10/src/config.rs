@@ -99,6 +99,46 @@ pub struct Config {
     pub mqtt: Option<MqttConfig>,
     /// Counting people and vehicles in the cameras (`[counting]`); off when absent.
     pub counting: Option<CountingConfig>,
+    /// Where and how camera footage is kept (`[footage]`).
+    pub footage: FootageConfig,
+}
+
+/// Camera footage (`docs/cameras.md`, "Footage"): segment files under `folder`, removed past
+/// each camera's retention period and, oldest first, beyond the disk budget.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FootageConfig {
+    /// `<data>/footage` when absent.
+    pub folder: Option<PathBuf>,
+    /// Seconds of video a segment file holds (cut at the next keyframe).
+    pub segment_seconds: u64,
+    /// The most disk all footage may take, in gigabytes.
+    pub budget_gb: f64,
+}
+
+impl Default for FootageConfig {
+    fn default() -> Self {
+        FootageConfig { folder: None, segment_seconds: 60, budget_gb: 100.0 }
+    }
+}
+
+impl FootageConfig {
+    pub fn folder(&self, data: &std::path::Path) -> PathBuf {
+        self.folder.clone().unwrap_or_else(|| data.join("footage"))
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!((2..=3600).contains(&self.segment_seconds), "footage.segment_seconds must be from 2 to 3600");
+        anyhow::ensure!(
+            self.budget_gb.is_finite() && self.budget_gb > 0.0,
+            "footage.budget_gb must be a positive number"
+        );
+        Ok(())
+    }
+
+    pub fn budget_bytes(&self) -> u64 {
+        (self.budget_gb * 1e9) as u64
+    }
 }
 
 /// Counting people and vehicles in street cameras' keyframes (`docs/cameras.md`).
@@ -321,6 +361,7 @@ impl Default for Config {
             payments: PaymentSettings::default(),
             mqtt: None,
             counting: None,
+            footage: FootageConfig::default(),
         }
     }
 }
@@ -343,7 +384,7 @@ pub struct Overrides {
 }
 
 /// The top-level setting names, as read from `Q10_*` variables.
-const SETTINGS: [&str; 18] = [
+const SETTINGS: [&str; 19] = [
     "http",
     "data",
     "database",
@@ -362,6 +403,7 @@ const SETTINGS: [&str; 18] = [
     "payments",
     "mqtt",
     "counting",
+    "footage",
 ];
 
 impl Config {

@@ -5,6 +5,7 @@ mod cameras;
 mod commands;
 mod config;
 mod counts;
+mod footage;
 mod meetings;
 mod serve;
 mod telemetry;

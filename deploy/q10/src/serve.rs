@@ -31,9 +31,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ServiceRole::All => ["core", "signaling", "sfu"].map(String::from).to_vec(),
         role => vec![role.as_str().to_string()],
     };
+    config.footage.validate().context("invalid footage settings")?;
     let mut store = None;
     // The core's state, for the camera supervisor, when this process also runs the SFU.
     let mut cameras = None;
+    // Cameras are ingested, and so recorded, where the core and the SFU share a process.
+    let footage =
+        (config.runs(ServiceRole::Core) && config.runs(ServiceRole::Sfu)).then(|| config.footage.folder(&config.data));
     let app = if config.runs(ServiceRole::Core) {
         let s = open_store(&config).await?;
         if config.demo {
@@ -67,6 +71,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             outbound,
             outbox_wake,
             payments: Arc::new(config.payments().context("invalid payment settings")?),
+            footage: footage.clone(),
         };
         tokio::spawn(q10_core::payment::run_reconciler(state.clone(), Duration::from_secs(60)));
         tokio::spawn(q10_core::telehealth::run_reminders(state.clone()));
@@ -98,7 +103,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         let sfu = q10_sfu::SfuHandle::start(&media).await.context("cannot start the media server")?;
         if let Some(state) = cameras.take() {
-            tokio::spawn(crate::cameras::run(state, sfu.clone(), config.counting.clone()));
+            let recording = match &footage {
+                Some(root) => {
+                    std::fs::create_dir_all(root)
+                        .with_context(|| format!("cannot create the footage folder {}", root.display()))?;
+                    let (done, segments) = tokio::sync::mpsc::unbounded_channel();
+                    tokio::spawn(crate::footage::run(state.clone(), config.footage.clone(), root.clone(), segments));
+                    let segment = Duration::from_secs(config.footage.segment_seconds);
+                    Some(crate::footage::Recording { root: root.clone(), segment, done })
+                }
+                None => None,
+            };
+            tokio::spawn(crate::cameras::run(state, sfu.clone(), config.counting.clone(), recording));
         }
         let tokens = q10_signaling::JoinTokens::new(secrets.token_signing.clone());
         // Attendance goes straight to the core's store when the core runs in this process.

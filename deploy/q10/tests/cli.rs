@@ -220,7 +220,9 @@ impl Serving {
 async fn a_registered_camera_is_ingested_and_its_health_reported() {
     let Some(cam) = test_camera(free_port(), Some(("viewer", "Cam-Pass-1"))) else { return };
     let dir = tempfile::tempdir().unwrap();
-    let serving = Serving::start(q10(dir.path(), None, &["serve", "--demo", "--http", "127.0.0.1:0"]));
+    let mut cmd = q10(dir.path(), None, &["serve", "--demo", "--http", "127.0.0.1:0"]);
+    cmd.env("Q10_FOOTAGE__SEGMENT_SECONDS", "2");
+    let serving = Serving::start(cmd);
     let http = reqwest::Client::new();
     let token = serving.operator_token(&http).await;
     let res = http
@@ -255,6 +257,32 @@ async fn a_registered_camera_is_ingested_and_its_health_reported() {
     let metrics = http.get(format!("{}/metrics", serving.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("q10_camera_up{camera=\"test-cam\"} 1"), "{metrics}");
     assert!(!metrics.contains("Cam-Pass-1"));
+
+    // Recorded as it plays, in segments of about two seconds under the data directory, which
+    // play back as one MP4.
+    let get = |path: String| http.get(format!("{}{path}", serving.base)).bearer_auth(&token).send();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let l: Value = get(format!("/api/v1/cameras/{id}/footage/segments")).await.unwrap().json().await.unwrap();
+        if l.as_array().is_some_and(|a| a.len() >= 3) {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "three segments within 30 s: {l}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let range =
+        format!("from={}&to={}", listed[0]["started_at"].as_str().unwrap(), listed[2]["ended_at"].as_str().unwrap());
+    let res = get(format!("/api/v1/cameras/{id}/footage?{range}")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let clip = dir.path().join("clip.mp4");
+    std::fs::write(&clip, res.bytes().await.unwrap()).unwrap();
+    let probed = q10_tests::camera::ffprobe(&clip);
+    let seconds: f64 = probed["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!((5.0..=7.5).contains(&seconds), "three segments of two seconds: {probed}");
+    assert_eq!(
+        (probed["streams"][0]["codec_name"].as_str(), probed["streams"][0]["width"].as_i64()),
+        (Some("h264"), Some(640))
+    );
 
     drop(cam);
     let down = until("down").await;

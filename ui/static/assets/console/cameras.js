@@ -5,12 +5,15 @@
 
 import { $, api, el, t, unitName, when } from "../common.js";
 import { keepOnWall, toggleWatch, watching } from "./wall.js";
+import { openFootage, setupFootage } from "./footage.js";
+import { openCounts, setupCounts } from "./counts.js";
 
 const TRANSPORTS = ["tcp", "udp"];
 
 let cameras = [];
-// What the console shares: the map (once drawn), the units, and whether the caller manages.
-let ctx = { map: () => null, units: () => [], manage: false };
+// What the console shares: the map (once drawn), the units, whether the caller manages, and
+// whether they may see footage.
+let ctx = { map: () => null, units: () => [], manage: false, footage: false };
 
 export function setupCameras(options) {
   ctx = options;
@@ -18,6 +21,8 @@ export function setupCameras(options) {
   $("camera-form").addEventListener("submit", register);
   $("layer-cameras").addEventListener("change", renderCameraLayer);
   fillCameraSelects();
+  setupCounts();
+  if (ctx.footage) setupFootage();
 }
 
 export function fillCameraSelects() {
@@ -75,6 +80,14 @@ export function renderCameras() {
         renderCameras();
       });
       actions.append(watch, " ");
+    }
+    const counts = el("button", { type: "button", class: "secondary", text: t("counts"), "aria-label": t("countsFor", { name: c.name }) });
+    counts.addEventListener("click", () => openCounts(c));
+    actions.append(counts, " ");
+    if (ctx.footage && c.recording !== "off") {
+      const rec = el("button", { type: "button", class: "secondary", text: t("footage"), "aria-label": t("footageFor", { name: c.name }) });
+      rec.addEventListener("click", () => openFootage(c));
+      actions.append(rec, " ");
     }
     if (ctx.manage) {
       const toggle = el("button", { type: "button", class: "secondary",

@@ -11,6 +11,8 @@ import "./text.js";
 
 const READERS = ["admin", "operator", "district_official", "ward_official"];
 const MANAGERS = ["admin", "operator"];
+// Who may play back and export camera footage.
+const INVESTIGATORS = ["admin", "operator", "district_official"];
 // Who may start a video call with a ward (the meetings' hosts).
 const CALLERS = ["admin", "operator", "district_official", "ward_official"];
 const STATUSES = ["open", "acknowledged", "resolved"];
@@ -441,7 +443,8 @@ async function main() {
   $("console-view").hidden = false;
   $("sensor-form").hidden = !me.grants.some((g) => MANAGERS.includes(g.role));
   units = await api("GET", "/api/v1/jurisdictions").catch(() => []);
-  setupCameras({ map: () => map, units: () => units, manage: me.grants.some((g) => MANAGERS.includes(g.role)) });
+  setupCameras({ map: () => map, units: () => units, manage: me.grants.some((g) => MANAGERS.includes(g.role)),
+    footage: me.grants.some((g) => INVESTIGATORS.includes(g.role)) });
   fillSelects();
   $("a-status").addEventListener("change", loadAlerts);
   $("do-ack").addEventListener("click", () => act(chosen, { action: "acknowledge" }));

@@ -21,6 +21,10 @@ let offered = [];
 let cards = [];
 let trend = null;
 let chart = null;
+let traffic = null;
+let trafficChart = null;
+const KINDS = ["person", "bicycle", "motorcycle", "car", "bus", "truck"];
+const COLOURS = { person: "#0b4f8a", bicycle: "#2e7d32", motorcycle: "#8b0000", car: "#6a1b9a", bus: "#a65e00", truck: "#37474f" };
 let live = null;
 let loadedAt = null;
 // The figures last shown, by tile, for the unit and period last shown: a changed one flashes.
@@ -83,13 +87,16 @@ async function load() {
   const mine = ++asked;
   const q = query();
   try {
-    const [c, tr] = await Promise.all([
+    const unit = q.get("unit") ? "?unit=" + encodeURIComponent(q.get("unit")) : "";
+    const [c, tr, tf] = await Promise.all([
       api("GET", "/api/v1/dashboard/scorecards?" + q),
       api("GET", "/api/v1/dashboard/trend?" + q),
+      api("GET", "/api/v1/dashboard/traffic" + unit),
     ]);
     if (mine !== asked) return;
     cards = c;
     trend = tr;
+    traffic = tf;
     loadedAt = new Date();
     $("dash-error").hidden = true;
     if (offered.length === 0) {
@@ -189,6 +196,30 @@ function renderTrend() {
   });
 }
 
+// People and vehicles the unit's cameras counted in the last 24 hours, hour by hour.
+function renderTraffic() {
+  if (!traffic) return;
+  const hours = [...new Set(traffic.hours.map((h) => h.hour))].sort();
+  const seen = KINDS.filter((k) => traffic.hours.some((h) => h.kind === k));
+  const total = (k) => traffic.hours.filter((h) => h.kind === k).reduce((n, h) => n + h.counted, 0);
+  $("traffic-summary").textContent = seen.length === 0 ? t("trafficEmpty")
+    : t("trafficSummary") + " " + seen.map((k) => `${t("kind_" + k)} ${num(total(k))}`).join(" · ");
+  $("traffic-chart").setAttribute("aria-label", t("traffic"));
+  if (trafficChart) trafficChart.destroy();
+  trafficChart = null;
+  $("traffic-chart").replaceChildren();
+  if (seen.length === 0) return;
+  const at = (h, k) => traffic.hours.find((x) => x.hour === h && x.kind === k)?.counted ?? 0;
+  const hhmm = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit" });
+  trafficChart = timeChart($("traffic-chart"), {
+    data: [hours.map((h) => Date.parse(h) / 1000), ...seen.map((k) => hours.map((h) => at(h, k)))],
+    yLabel: t("traffic"), height: 260,
+    ticks: (v) => hhmm.format(new Date(v * 1000)),
+    legend: (v) => when(new Date(v * 1000).toISOString()),
+    series: seen.map((k) => ({ label: t("kind_" + k), stroke: COLOURS[k] })),
+  });
+}
+
 function renderWards() {
   const wards = cards.slice(1);
   $("wards-section").hidden = wards.length === 0;
@@ -219,6 +250,7 @@ function renderCategories() {
 function render() {
   renderTiles();
   renderTrend();
+  renderTraffic();
   renderWards();
   renderCategories();
 }
@@ -260,6 +292,7 @@ async function main() {
     $("printed-at").textContent = t("printedAt", { at: when(new Date().toISOString()), who: me.display_name });
   });
   fitWidth(() => chart, $("trend-chart"));
+  fitWidth(() => trafficChart, $("traffic-chart"));
   await load();
   followFeed(["complaint.created", "complaint.changed", "alert.raised", "alert.changed"], soon, (on) => {
     live = on;
