@@ -85,7 +85,7 @@ async fn an_hour_of_footage_plays_back_exports_and_is_swept(engine: Engine) {
     segments.extend(w.finish().unwrap());
     let written = took.elapsed();
     for s in &segments {
-        footage::keep(state, s).await.unwrap();
+        footage::keep(state, &root, s).await.unwrap();
     }
     let bytes: i64 = segments.iter().map(|s| s.bytes).sum();
     let frames = gops * gop.len() as u64;

@@ -62,11 +62,21 @@ pub fn recording_now(c: &CameraRow, now: OffsetDateTime) -> bool {
     }
 }
 
-/// Keeps a closed segment.
-pub async fn keep(state: &AppState, s: &writer::Segment) -> Result<()> {
+/// Keeps a closed segment: its row first, then the file renamed from `….part`, so that a file
+/// without its row is always a `.part` file that recovery finds.
+pub async fn keep(state: &AppState, root: &Path, s: &writer::Segment) -> Result<()> {
     let mut tx = state.store.begin().await?;
     rows::insert_segment(&mut tx, s.camera_id, &s.path, (s.started_at, s.ended_at), s.bytes, s.frames).await?;
     tx.commit().await?;
+    let done = root.join(&s.path);
+    let mut part = done.clone().into_os_string();
+    part.push(".part");
+    match tokio::fs::rename(&part, &done).await {
+        Ok(()) => {}
+        // Recovered segments are renamed already.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::Internal(e.into())),
+    }
     metrics::counter!("q10_footage_segments_total").increment(1);
     metrics::counter!("q10_footage_bytes_total").increment(s.bytes.max(0) as u64);
     Ok(())
@@ -254,5 +264,52 @@ mod tests {
         }
         assert!(case_ref("HS-2026/0142").is_ok());
         assert!(case_ref("a b").is_err() && case_ref("").is_err() && case_ref(&"x".repeat(41)).is_err());
+    }
+
+    fn camera(recording: &str, schedule: Option<&str>, enabled: bool) -> CameraRow {
+        CameraRow {
+            id: 1,
+            code: "c".into(),
+            name: "c".into(),
+            jurisdiction_id: 1,
+            unit_code: "27211".into(),
+            unit_name: "Phường 1".into(),
+            lon: None,
+            lat: None,
+            heading: None,
+            source_sealed: Vec::new(),
+            source_shown: "rtsp://cam/live".into(),
+            transport: "tcp".into(),
+            enabled,
+            recording: recording.into(),
+            schedule: schedule.map(String::from),
+            retention_hours: 168,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            health_state: None,
+            health_since: None,
+            health_checked_at: None,
+            health_fps: None,
+            health_bitrate: None,
+            health_width: None,
+            health_height: None,
+            health_keyframe_at: None,
+            health_fault: None,
+        }
+    }
+
+    #[test]
+    fn schedules_are_kept_in_vietnam_time() {
+        // 23:30 UTC is 06:30 the next morning in Vietnam.
+        let at = |h, m| time::macros::datetime!(2026-12-04 00:00 UTC).replace_time(Time::from_hms(h, m, 0).unwrap());
+        let day = camera("scheduled", Some("06:00-22:00"), true);
+        assert!(recording_now(&day, at(23, 30)) && recording_now(&day, at(14, 59)));
+        assert!(!recording_now(&day, at(15, 0)) && !recording_now(&day, at(22, 59)));
+        let night = camera("scheduled", Some("22:00-06:00"), true);
+        assert!(recording_now(&night, at(15, 0)) && recording_now(&night, at(22, 59)));
+        assert!(!recording_now(&night, at(23, 0)) && !recording_now(&night, at(10, 0)));
+        assert!(recording_now(&camera("continuous", None, true), at(3, 0)));
+        assert!(!recording_now(&camera("continuous", None, false), at(3, 0)), "a camera switched off");
+        assert!(!recording_now(&camera("off", None, true), at(3, 0)));
+        assert!(!recording_now(&camera("scheduled", None, true), at(3, 0)), "no schedule, no recording");
     }
 }

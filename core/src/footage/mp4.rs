@@ -54,23 +54,33 @@ pub struct AccessUnit {
 /// Splits an Annex B access unit. Parameter sets go to the sample description, not the sample;
 /// access unit delimiters are left out.
 pub fn access_unit(annex_b: &[u8]) -> AccessUnit {
-    let mut out = AccessUnit::default();
+    let mut out = AccessUnit { sample: Vec::with_capacity(annex_b.len() + 16), ..Default::default() };
     {
         let mut reader = AnnexBReader::accumulate(|nal: RefNal<'_>| {
             if !nal.is_complete() {
                 return NalInterest::Buffer;
             }
-            let mut bytes = Vec::new();
-            if nal.reader().read_to_end(&mut bytes).is_err() || bytes.is_empty() {
-                return NalInterest::Ignore;
-            }
+            let whole = |into: &mut Vec<u8>| nal.reader().read_to_end(into).is_ok_and(|n| n > 0);
             match nal.header().map(|h| h.nal_unit_type()) {
-                Ok(UnitType::SeqParameterSet) => out.sps = Some(bytes),
-                Ok(UnitType::PicParameterSet) => out.pps = Some(bytes),
+                Ok(UnitType::SeqParameterSet) => {
+                    let mut v = Vec::new();
+                    out.sps = whole(&mut v).then_some(v);
+                }
+                Ok(UnitType::PicParameterSet) => {
+                    let mut v = Vec::new();
+                    out.pps = whole(&mut v).then_some(v);
+                }
                 Ok(UnitType::AccessUnitDelimiter) => {}
                 _ => {
-                    out.sample.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-                    out.sample.extend_from_slice(&bytes);
+                    // The NAL unit read straight into the sample behind room for its length.
+                    let at = out.sample.len();
+                    out.sample.extend_from_slice(&[0; 4]);
+                    if whole(&mut out.sample) {
+                        let len = (out.sample.len() - at - 4) as u32;
+                        out.sample[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                    } else {
+                        out.sample.truncate(at);
+                    }
                 }
             }
             NalInterest::Ignore
@@ -174,7 +184,11 @@ pub fn fragment(sequence: u32, decode_time: u64, samples: &[Sample]) -> Result<V
             ..Default::default()
         }],
     };
-    let mdat = Mdat { data: samples.iter().flat_map(|s| s.data.iter().copied()).collect() };
+    let mut data = Vec::with_capacity(samples.iter().map(|s| s.data.len()).sum());
+    for s in samples {
+        data.extend_from_slice(&s.data);
+    }
+    let mdat = Mdat { data };
     encode_pair(moof, &mdat)
 }
 

@@ -1,8 +1,8 @@
 //! Writing one camera's footage into segment files: each starts at a keyframe and is closed at
 //! the first keyframe after the segment length, when the camera reconnects or changes its
-//! picture, or when frames were lost. A segment is written as `NAME.mp4.part` and renamed to
-//! `NAME.mp4` when closed, so a `.part` file is one the process stopped writing; [`recover`]
-//! keeps its whole fragments. Files are `CAMERA/YYYY-MM-DD/UNIX_MS.mp4` under the footage folder.
+//! picture, or when frames were lost. A segment is written as `NAME.mp4.part`, and renamed to
+//! `NAME.mp4` only once the core keeps it (`footage::keep`), so a `.part` file is one the process
+//! stopped writing or stopped before keeping; [`recover`] keeps its whole fragments. Files are `CAMERA/YYYY-MM-DD/UNIX_MS.mp4` under the footage folder.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -32,11 +32,11 @@ pub struct Frame<'a> {
     pub session: u64,
 }
 
-/// A segment written and closed.
+/// A segment written and closed (still named `….part` until kept).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
     pub camera_id: i64,
-    /// Relative to the footage folder.
+    /// Relative to the footage folder, as it is named once kept.
     pub path: String,
     pub started_at: OffsetDateTime,
     pub ended_at: OffsetDateTime,
@@ -52,7 +52,6 @@ struct Pending {
 
 struct Open {
     out: BufWriter<File>,
-    part: PathBuf,
     path: String,
     started_at: OffsetDateTime,
     params: Params,
@@ -161,7 +160,6 @@ impl SegmentWriter {
         out.write_all(&init)?;
         Ok(Open {
             out,
-            part,
             path,
             started_at: at,
             params,
@@ -184,7 +182,6 @@ impl SegmentWriter {
         open.out.flush()?;
         open.out.get_ref().sync_data()?;
         drop(open.out);
-        std::fs::rename(&open.part, self.root.join(&open.path))?;
         let seconds = (end - open.first) as f64 / f64::from(TIMESCALE);
         Ok(Some(Segment {
             camera_id: self.camera_id,
@@ -211,15 +208,16 @@ fn flush(open: &mut Open, next: Option<u64>) -> io::Result<()> {
         return Ok(());
     }
     let pending = std::mem::take(&mut open.pending);
+    let first = pending[0].at;
+    let nexts: Vec<Option<u64>> = pending.iter().skip(1).map(|n| Some(n.at)).chain([next]).collect();
     let mut samples = Vec::with_capacity(pending.len());
-    for (i, p) in pending.iter().enumerate() {
-        let following = pending.get(i + 1).map(|n| n.at).or(next);
+    for (p, following) in pending.into_iter().zip(nexts) {
         let duration = following.map_or(open.last_duration, |n| u32::try_from(n - p.at).unwrap_or(u32::MAX));
         open.last_duration = duration.max(1);
-        samples.push(Sample { data: p.data.clone(), duration: open.last_duration, keyframe: p.keyframe });
+        samples.push(Sample { data: p.data, duration: open.last_duration, keyframe: p.keyframe });
     }
     open.sequence += 1;
-    let bytes = mp4::fragment(open.sequence, pending[0].at - open.first, &samples).map_err(io::Error::other)?;
+    let bytes = mp4::fragment(open.sequence, first - open.first, &samples).map_err(io::Error::other)?;
     open.out.write_all(&bytes)?;
     open.bytes += bytes.len() as u64;
     Ok(())

@@ -3,7 +3,7 @@
 //! that drops frames rather than hold up the relay (the segment then ends and the next starts
 //! at a keyframe). Closed segments go to the core; a sweep every minute removes what is past
 //! its retention period or beyond the disk budget. Segments left open by a stopped process are
-//! closed and kept when the process starts.
+//! closed and kept when the process starts, before any camera is recorded.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
@@ -116,22 +116,14 @@ fn send(tx: &SyncSender<Msg>, msg: Msg) -> bool {
     }
 }
 
-/// Keeps the segments the writers close, closes those a stopped process left open, and sweeps
-/// every minute. Runs until the process ends.
-pub async fn run(
-    state: AppState,
-    config: FootageConfig,
-    root: PathBuf,
-    mut done: mpsc::UnboundedReceiver<writer::Segment>,
-) {
-    let recovered = {
-        let root = root.clone();
-        tokio::task::spawn_blocking(move || writer::recover(&root)).await
-    };
-    match recovered {
+/// Closes and keeps the segments a stopped process left open; to be done before any camera is
+/// recorded again.
+pub async fn recover(state: &AppState, root: PathBuf) {
+    let folder = root.clone();
+    match tokio::task::spawn_blocking(move || writer::recover(&folder)).await {
         Ok(Ok(segments)) => {
             for s in &segments {
-                if let Err(e) = footage::keep(&state, s).await {
+                if let Err(e) = footage::keep(state, &root, s).await {
                     tracing::warn!(error = %e, "a recovered footage segment was not kept");
                 }
             }
@@ -142,13 +134,22 @@ pub async fn run(
         Ok(Err(e)) => tracing::warn!(error = %e, "footage left open by the last run was not recovered"),
         Err(e) => tracing::warn!(error = %e, "footage recovery stopped"),
     }
+}
+
+/// Keeps the segments the writers close and sweeps every minute. Runs until the process ends.
+pub async fn run(
+    state: AppState,
+    config: FootageConfig,
+    root: PathBuf,
+    mut done: mpsc::UnboundedReceiver<writer::Segment>,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             s = done.recv() => {
                 let Some(s) = s else { break };
-                if let Err(e) = footage::keep(&state, &s).await {
+                if let Err(e) = footage::keep(&state, &root, &s).await {
                     tracing::warn!(camera = s.camera_id, error = %e, "a footage segment was not kept");
                 }
             }

@@ -107,6 +107,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 Some(root) => {
                     std::fs::create_dir_all(root)
                         .with_context(|| format!("cannot create the footage folder {}", root.display()))?;
+                    crate::footage::recover(&state, root.clone()).await;
                     let (done, segments) = tokio::sync::mpsc::unbounded_channel();
                     tokio::spawn(crate::footage::run(state.clone(), config.footage.clone(), root.clone(), segments));
                     let segment = Duration::from_secs(config.footage.segment_seconds);

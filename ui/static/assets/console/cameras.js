@@ -9,6 +9,7 @@ import { openFootage, setupFootage } from "./footage.js";
 import { openCounts, setupCounts } from "./counts.js";
 
 const TRANSPORTS = ["tcp", "udp"];
+const RECORDING = ["continuous", "scheduled", "off"];
 
 let cameras = [];
 // What the console shares: the map (once drawn), the units, whether the caller manages, and
@@ -33,6 +34,7 @@ export function fillCameraSelects() {
   };
   keep($("c-where"), ctx.units().map((u) => [u.code, unitName(u)]));
   keep($("c-transport"), TRANSPORTS.map((x) => [x, t("transport_" + x)]));
+  keep($("c-recording"), RECORDING.map((x) => [x, t("recording_" + x)]));
 }
 
 // A point marked on the map is where a new camera stands, in the ward that holds it.
@@ -148,6 +150,9 @@ async function register(ev) {
     source: $("c-source").value.trim(),
     transport: $("c-transport").value,
     heading: heading === "" ? null : Number(heading),
+    recording: $("c-recording").value,
+    schedule: $("c-schedule").value.trim() || null,
+    retention_hours: Math.round(Number($("c-retention").value || 7) * 24),
     lon: map && map.point ? map.point.lon : null,
     lat: map && map.point ? map.point.lat : null,
   };
