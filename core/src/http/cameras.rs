@@ -171,10 +171,7 @@ pub(super) async fn one(
     Caller(who): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Camera>> {
-    let c = state.store.camera(id).await?.ok_or(Error::NotFound("camera"))?;
-    if !monitor::may_read(&state, &who, c.jurisdiction_id).await? {
-        return Err(Error::NotFound("camera"));
-    }
+    let c = readable(&state, &who, id).await?;
     Ok(Json(camera_view(c, &state)?))
 }
 
@@ -209,10 +206,7 @@ pub(super) async fn watch(
     Source(source): Source,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<CameraWatch>> {
-    let c = state.store.camera(id).await?.ok_or(Error::NotFound("camera"))?;
-    if !monitor::may_read(&state, &who, c.jurisdiction_id).await? {
-        return Err(Error::NotFound("camera"));
-    }
+    let c = readable(&state, &who, id).await?;
     Ok(Json(camera::watch(&state, &who, &c, &source, state.now()).await?))
 }
 
@@ -245,10 +239,7 @@ pub(super) async fn counts(
         Some("fiware") => true,
         Some(_) => return Err(Error::invalid("format", "only fiware, or none")),
     };
-    let c = state.store.camera(id).await?.ok_or(Error::NotFound("camera"))?;
-    if !monitor::may_read(&state, &who, c.jurisdiction_id).await? {
-        return Err(Error::NotFound("camera"));
-    }
+    let c = readable(&state, &who, id).await?;
     let since = state.now() - time::Duration::minutes(minutes);
     let rows: Vec<CameraCount> =
         state.store.camera_counts(id, since).await?.into_iter().map(camera::count_view).collect();
