@@ -4,6 +4,8 @@
 //! The relay reports each camera's health; a camera down for [`DOWN_ALERT_AFTER`] raises an
 //! alert (one while it lasts), noted as cleared when the camera is back.
 
+pub mod areas;
+
 use q10_core_api::{
     Camera, CameraChange, CameraCount, CameraHealth, CameraLink, CameraWatch, NewCamera, RecordingMode, RtspTransport,
     Severity, camera_room,
@@ -100,6 +102,7 @@ pub async fn register(
     let schedule = new.schedule.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let retention_hours = new.retention_hours.unwrap_or(DEFAULT_RETENTION_HOURS);
     recording(mode, schedule, retention_hours)?;
+    let zones = areas::to_json(&areas::check(new.areas.as_deref().unwrap_or_default())?)?;
     let j = managed_unit(state, who, &new.unit_code, now).await?;
     if state.store.camera_by_code(&new.code).await?.is_some() {
         return Err(Error::Conflict(format!("a camera '{}' is registered already", new.code)));
@@ -117,6 +120,7 @@ pub async fn register(
         recording: mode.as_str(),
         schedule,
         retention_hours,
+        areas: &zones,
     };
     let mut tx = state.store.begin().await?;
     let id = rows::insert_camera(&mut tx, &new.code, j.id, &fields, now).await?;
@@ -170,6 +174,10 @@ pub async fn change(
     };
     let retention_hours = change.retention_hours.unwrap_or(c.retention_hours);
     recording(mode, schedule, retention_hours)?;
+    let zones = match &change.areas {
+        Some(a) => areas::to_json(&areas::check(a)?)?,
+        None => c.areas.clone(),
+    };
     let fields = CameraFields {
         name: &name,
         lon,
@@ -182,6 +190,7 @@ pub async fn change(
         recording: mode.as_str(),
         schedule,
         retention_hours,
+        areas: &zones,
     };
     let changed: Vec<&str> = [
         ("name", change.name.is_some()),
@@ -193,6 +202,7 @@ pub async fn change(
         ("recording", change.recording.is_some()),
         ("schedule", change.schedule.is_some()),
         ("retention_hours", change.retention_hours.is_some()),
+        ("areas", change.areas.is_some()),
     ]
     .into_iter()
     .filter_map(|(f, on)| on.then_some(f))
@@ -385,17 +395,31 @@ pub fn count_view(r: CountRow) -> CameraCount {
     CameraCount { minute: r.minute, kind: r.kind, frames: r.frames, mean, peak: r.peak, appeared: r.appeared }
 }
 
-/// A crowd in view of a camera: `Some(people)` when as many have stayed long enough (raises one
-/// `crowd` alert while it lasts), `None` when it has thinned out (notes the alert cleared).
-pub async fn report_crowd(state: &AppState, id: i64, people: Option<u32>, now: OffsetDateTime) -> Result<Option<i64>> {
+/// A crowd in view of a camera, or in one of its zones: `Some(people)` when as many have stayed
+/// long enough (raises one `crowd` alert while it lasts), `None` when it has thinned out (notes the
+/// alert cleared).
+pub async fn report_crowd(
+    state: &AppState,
+    id: i64,
+    zone: Option<&str>,
+    people: Option<u32>,
+    now: OffsetDateTime,
+) -> Result<Option<i64>> {
     let c = state.store.camera(id).await?.ok_or(Error::NotFound("camera"))?;
+    let condition = match zone {
+        Some(z) => format!("crowd:{z}"),
+        None => "crowd".to_string(),
+    };
     let mut tx = state.store.begin().await?;
-    let live = alerts::live_alert(&mut tx, "camera", id, "crowd").await?;
+    let live = alerts::live_alert(&mut tx, "camera", id, &condition).await?;
     let (mut raised, mut changed) = (None, None);
     match (live, people) {
         (None, Some(n)) => {
-            let title = format!("Đám đông tại camera {}: {n} người", c.name);
-            raised = Some(raise(state, &mut tx, &c, ("crowd", "crowd"), &title, f64::from(n), now).await?);
+            let title = match zone {
+                Some(z) => format!("Đám đông tại camera {} ({z}): {n} người", c.name),
+                None => format!("Đám đông tại camera {}: {n} người", c.name),
+            };
+            raised = Some(raise(state, &mut tx, &c, ("crowd", &condition), &title, f64::from(n), now).await?);
         }
         (Some((aid, false)), None) => {
             alerts::set_cleared(&mut tx, aid, Some(now), now).await?;
@@ -490,6 +514,7 @@ pub fn camera_view(c: CameraRow, state: &AppState) -> Result<Camera> {
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("recording mode {}", c.recording)))?,
         schedule: c.schedule,
         retention_hours: c.retention_hours,
+        areas: areas::parse(&c.areas)?,
         updated_at: c.updated_at,
         health,
     })

@@ -143,6 +143,36 @@ test("an operator registers a camera on the map, switches it off and moves it; i
   assert.ok(played.at >= 1, `the footage plays: ${played.at} s`);
   await page.locator("#f-close").click();
 
+  // Counting areas drawn on the live picture: a line by two clicks, a zone typed at the keyboard.
+  await row.getByRole("button", { name: /^Vùng đếm camera/ }).click();
+  const drawing = page.locator("#a-stage svg");
+  await drawing.waitFor();
+  await until("the editor's live picture", async () => /Trực tiếp/.test(await page.locator("#a-stage").textContent()), { timeout: 20_000 });
+  await page.locator("#a-shape").selectOption("line");
+  const sb = await drawing.boundingBox();
+  await page.mouse.click(sb.x + sb.width * 0.1, sb.y + sb.height * 0.5);
+  await page.mouse.click(sb.x + sb.width * 0.9, sb.y + sb.height * 0.5);
+  assert.match(await page.locator("#a-points").inputValue(), /^(9\.\d|10(\.\d)?),(49\.\d|50(\.\d)?) (89\.\d|90(\.\d)?),(49\.\d|50(\.\d)?)$/);
+  await page.locator("#a-name").fill("Vạch giữa");
+  await page.locator('#area-form button[type="submit"]').click();
+  await page.locator("#a-shape").selectOption("zone");
+  await page.locator("#a-name").fill("Vỉa hè");
+  await page.locator("#a-points").fill("0,60 40,60");
+  await page.locator('#area-form button[type="submit"]').click();
+  assert.match(await page.locator("#areas-error").textContent(), /ít nhất 3 điểm/);
+  await page.locator("#a-points").fill("0,60 40,60 40,100 0,100");
+  await page.locator("#a-crowd").fill("5");
+  await page.locator('#area-form button[type="submit"]').click();
+  assert.equal(await page.locator("#a-list li").count(), 2);
+  await page.locator("#a-save").click();
+  await until("the areas saved", async () => /Đã lưu 2 vùng/.test(await page.locator("#areas-done").textContent()));
+  const drawn = await page.evaluate(async (c) => (await (await fetch("/api/v1/cameras")).json()).find((x) => x.code === c).areas, code);
+  assert.deepEqual(drawn.map((a) => [a.name, a.shape, a.points.length, a.crowd_people]), [["Vạch giữa", "line", 2, null], ["Vỉa hè", "zone", 4, 5]]);
+  assert.ok(Math.abs(drawn[0].points[1][0] - 0.9) < 0.01, `the line ends where clicked: ${JSON.stringify(drawn[0].points)}`);
+  await page.locator("#a-close").click();
+  // And over the wall's live picture.
+  await until("the areas over the wall's tile", async () => (await tile.locator("svg .area.zone").count()) === 1 && (await tile.locator("svg .area.line").count()) >= 1);
+
   await row.getByRole("button", { name: /^Tắt camera/ }).click();
   await until("the camera to be switched off", async () => /Đã tắt/.test(await row.textContent()));
   await until("a camera switched off to leave the wall", async () => (await tile.count()) === 0);
@@ -179,7 +209,7 @@ test("a ward official sees the ward's cameras without changing them", async () =
   // The camera the operator registered above, in Phường 1.
   await until("the cameras list", async () => (await page.locator("#camera-table tbody tr").count()) > 0);
   assert.ok(await page.locator("#camera-form").isHidden(), "no form to register a camera");
-  const change = page.locator("#camera-table tbody button", { hasText: /^(Tắt|Bật|Chuyển đến)/ });
+  const change = page.locator("#camera-table tbody button", { hasText: /^(Tắt|Bật|Chuyển đến|Vùng đếm)/ });
   assert.equal(await change.count(), 0, "no buttons to change one");
   assert.equal(await page.locator("#camera-table tbody button", { hasText: /^Xem lại$/ }).count(), 0, "no footage for wards");
   assert.ok(await page.locator("#camera-table tbody button", { hasText: /^Số đếm$/ }).count() > 0, "the counts, though");

@@ -2,9 +2,12 @@
 """A test street camera: an RTSP server (Debian's gst-rtsp-server) that serves live H.264 at
 rtsp://127.0.0.1:PORT/live, as an IP camera does: 25 frames a second, a keyframe every two
 seconds, with its parameter sets in band: a ball moving across a test pattern, or a still photo
-(`--image`, a JPEG; Debian's darknet package ships some with people and vehicles in them).
+(`--image`, a JPEG; Debian's darknet package ships some with people and vehicles in them), or
+that photo at half the height of the picture walking across a grey street from left to right,
+again and again, in `--walk` seconds from entering to leaving.
 
-    tests/media/test-camera.py --port 8554 [--size 1280x720] [--user U --password P] [--image F.jpg]
+    tests/media/test-camera.py --port 8554 [--size 1280x720] [--user U --password P]
+        [--image F.jpg [--walk SECONDS]]
 
 It prints "ready" once it listens, and serves until killed.
 """
@@ -16,7 +19,21 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+gi.require_version("GstController", "1.0")
+from gi.repository import GLib, Gst, GstController, GstRtspServer  # noqa: E402
+
+
+def walk(element, width, seconds, image_width):
+    """Moves the photo's pad of the compositor from just off the left edge to just off the right
+    one every `seconds`, for a day."""
+    pad = element.get_by_name("mix").get_static_pad("sink_1")
+    source = GstController.InterpolationControlSource()
+    source.set_property("mode", GstController.InterpolationMode.LINEAR)
+    pad.add_control_binding(GstController.DirectControlBinding.new_absolute(pad, "xpos", source))
+    period = int(seconds * Gst.SECOND)
+    for t in range(0, 24 * 3600 * Gst.SECOND, period):
+        source.set(t, -image_width)
+        source.set(t + period - Gst.MSECOND, width)
 
 
 def main():
@@ -28,26 +45,37 @@ def main():
     ap.add_argument("--user")
     ap.add_argument("--password")
     ap.add_argument("--image", help="a JPEG to show instead of the test pattern")
+    ap.add_argument("--walk", type=float, help="seconds the photo takes to walk across the picture")
     args = ap.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
+    raw = f"video/x-raw,width={width},height={height},framerate={args.fps}/1"
 
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
     factory = GstRtspServer.RTSPMediaFactory()
-    if args.image:
-        source = (
-            f"filesrc location={args.image} ! jpegdec ! videoconvert ! videoscale ! imagefreeze is-live=true "
-        )
-    else:
-        source = "videotestsrc is-live=true pattern=ball motion=sweep "
-    factory.set_launch(
-        f"( {source}"
-        f"! video/x-raw,width={width},height={height},framerate={args.fps}/1 "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} key-int-max={2 * args.fps} "
-        f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    encode = (
+        f"! {raw} ! x264enc tune=zerolatency speed-preset=ultrafast bitrate={args.bitrate} "
+        f"key-int-max={2 * args.fps} ! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1"
     )
+    if args.image and args.walk:
+        # The photo as tall as half the picture, keeping darknet's 3:2.
+        small = (height * 3 // 4 // 2 * 2, height // 2 // 2 * 2)
+        factory.set_launch(
+            f"( compositor name=mix background=black sink_1::ypos={height - small[1] - height // 18} {encode} "
+            f"videotestsrc is-live=true pattern=solid-color foreground-color=0xff707070 ! {raw} ! mix.sink_0 "
+            f"filesrc location={args.image} ! jpegdec ! videoconvert ! videoscale "
+            f"! video/x-raw,width={small[0]},height={small[1]} ! imagefreeze is-live=true "
+            f"! video/x-raw,framerate={args.fps}/1 ! mix.sink_1 )"
+        )
+        factory.connect("media-configure", lambda _f, media: walk(media.get_element(), width, args.walk, small[0]))
+    else:
+        if args.image:
+            source = f"filesrc location={args.image} ! jpegdec ! videoconvert ! videoscale ! imagefreeze is-live=true "
+        else:
+            source = "videotestsrc is-live=true pattern=ball motion=sweep "
+        factory.set_launch(f"( {source}{encode} )")
     # One pipeline for every client, as a camera has one encoder.
     factory.set_shared(True)
     if args.user:

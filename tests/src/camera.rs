@@ -48,6 +48,11 @@ pub fn test_camera_at(port: u16, image: &str, kbps: u32) -> Option<TestCamera> {
     start(port, &["--image", image, "--bitrate", &kbps.to_string()])
 }
 
+/// A test camera showing a photo walking across a grey street, left to right, in `seconds`.
+pub fn test_camera_walking(port: u16, image: &str, seconds: f32) -> Option<TestCamera> {
+    start(port, &["--image", image, "--walk", &seconds.to_string()])
+}
+
 fn start(port: u16, args: &[&str]) -> Option<TestCamera> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/media/test-camera.py");
     let mut cmd = Command::new("/usr/bin/python3");

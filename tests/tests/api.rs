@@ -182,6 +182,7 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::PATCH, "/api/v1/cameras/{id}"), Some(&[Admin, Operator])),
         ((Method::POST, "/api/v1/cameras/{id}/watch"), Some(&[Admin, Operator, DistrictOfficial, WardOfficial])),
         ((Method::GET, "/api/v1/cameras/{id}/counts"), Some(&[Admin, Operator, DistrictOfficial, WardOfficial])),
+        ((Method::GET, "/api/v1/cameras/{id}/counts/areas"), Some(&[Admin, Operator, DistrictOfficial, WardOfficial])),
         ((Method::GET, "/api/v1/cameras/{id}/footage"), Some(&[Admin, Operator, DistrictOfficial])),
         ((Method::GET, "/api/v1/cameras/{id}/footage/segments"), Some(&[Admin, Operator, DistrictOfficial])),
         ((Method::GET, "/fhir/metadata"), None),

@@ -3,6 +3,8 @@
 //! rest and never comes back in an answer, an error or the audit log; ward officials see their
 //! ward's cameras only and change none; bad input is refused field by field and changes nothing.
 //! A camera the relay reports down for long raises one alert, pushed live, cleared when it is back.
+//! Counting zones and lines are set with the camera, checked, and what was counted in each is read
+//! back by whoever may read the camera.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ q10_tests::on_both_engines!(
     bad_cameras_are_refused_and_wards_see_their_own,
     a_camera_down_for_long_raises_one_alert_cleared_when_it_is_back,
     counts_reach_the_dashboard_hour_by_hour,
+    zones_and_lines_are_kept_checked_and_counted,
 );
 
 const PASSWORD: &str = "Hik-Pass-2026";
@@ -277,4 +280,85 @@ async fn counts_reach_the_dashboard_hour_by_hour(engine: Engine) {
     assert_eq!(other["hours"], json!([]), "another ward's cameras counted nothing: {other}");
     let res = demo.get("/api/v1/dashboard/traffic?hours=0", &district).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Counting areas: given at registration, replaced whole by a change, refused when malformed
+/// (changing nothing), and what was counted in each read back minute by minute.
+async fn zones_and_lines_are_kept_checked_and_counted(engine: Engine) {
+    let Some((_db, demo)) = demo_for(engine).await else { return };
+    let operator = demo.token(Role::Operator).await;
+    let zone = json!({ "name": "Vỉa hè", "shape": "zone", "points": [[0.0, 0.6], [0.4, 0.6], [0.4, 1.0], [0.0, 1.0]],
+        "crowd_people": 20 });
+    let line =
+        json!({ "name": "Vạch dừng", "shape": "line", "points": [[0.1, 0.7], [0.9, 0.7]], "crowd_people": null });
+    let mut body = camera("p1-areas", "27211");
+    body["areas"] = json!([zone]);
+    let (status, c) = register(&demo, &operator, &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    assert_eq!(c["areas"], json!([zone]));
+    let id = c["id"].as_i64().unwrap();
+    let res = patch(&demo, &operator, id, json!({ "areas": [zone, line] })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["areas"], json!([zone, line]));
+
+    let bad = [
+        (json!([{ "name": "a", "shape": "line", "points": [[0.1, 0.1]] }]), "two points"),
+        (json!([{ "name": "a", "shape": "zone", "points": [[0.1, 0.1], [0.2, 0.2], [1.4, 0.3]] }]), "fractions"),
+        (json!([zone, zone]), "two areas"),
+        (json!([{ "name": "a", "shape": "circle", "points": [] }]), "shape"),
+    ];
+    for (areas, why) in bad {
+        let res = patch(&demo, &operator, id, json!({ "areas": areas })).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{areas}");
+        let (_, p) = problem(res).await;
+        assert!(format!("{p:?}").contains(why), "{why}: {p:?}");
+    }
+    let ward = demo.token(Role::WardOfficial).await;
+    let res = patch(&demo, &ward, id, json!({ "areas": [] })).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "ward officials draw no areas");
+    let kept = demo.get_json(&format!("/api/v1/cameras/{id}"), &operator).await;
+    assert_eq!(kept["areas"], json!([zone, line]), "refused changes changed nothing");
+
+    // [frames, in the zone summed, most at once, crossed forward, back]
+    let state = &demo.server.state;
+    let now = state.now();
+    let minute = |area, kind, counts| q10_core::camera::areas::AreaMinute { area, kind, counts };
+    let rows = [minute("Vỉa hè", "person", [30, 45, 3, 0, 0]), minute("Vạch dừng", "motorcycle", [30, 0, 0, 12, 4])];
+    q10_core::camera::areas::record(state, id, now, &rows).await.unwrap();
+    // Written again later in the same minute: replaced, not added.
+    let rows = [minute("Vỉa hè", "person", [40, 60, 3, 0, 0]), minute("Vạch dừng", "motorcycle", [40, 0, 0, 15, 5])];
+    q10_core::camera::areas::record(state, id, now, &rows).await.unwrap();
+    q10_core::camera::areas::record(state, id, now - Duration::hours(3), &rows).await.unwrap();
+    let bad = [minute("Vỉa hè", "horse", [1, 1, 1, 0, 0])];
+    assert!(q10_core::camera::areas::record(state, id, now, &bad).await.is_err());
+
+    let counts = demo.get_json(&format!("/api/v1/cameras/{id}/counts/areas"), &ward).await;
+    let seen: Vec<(&str, &str, f64, i64, i64, i64)> = counts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_i64().unwrap();
+            (
+                r["area"].as_str().unwrap(),
+                r["kind"].as_str().unwrap(),
+                r["mean"].as_f64().unwrap(),
+                n("peak"),
+                n("forward"),
+                n("back"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("Vạch dừng", "motorcycle", 0.0, 0, 15, 5), ("Vỉa hè", "person", 1.5, 3, 0, 0)],
+        "the last hour, as last written: {counts}"
+    );
+    let day = demo.get_json(&format!("/api/v1/cameras/{id}/counts/areas?minutes=1440"), &ward).await;
+    assert_eq!(day.as_array().unwrap().len(), 4, "{day}");
+    let res = demo.get(&format!("/api/v1/cameras/{id}/counts/areas?minutes=0"), &ward).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let url = demo.server.url(&format!("/api/v1/cameras/{id}/counts/areas"));
+    let anonymous = demo.http.get(url).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }

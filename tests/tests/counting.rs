@@ -3,15 +3,17 @@
 //! truck), the ingest takes its H.264, the counter decodes keyframes with OpenH264 and runs the
 //! detector through ONNX Runtime (loaded from the library tests/run installs, with the NanoDet
 //! model it builds); a scene that does not change skips the detector after the first look, and a
-//! moving one does not.
+//! moving one does not. The same photo walking across the picture is counted in a zone while it
+//! stands there, and across a line once, in the direction it walks.
 
 use std::time::Duration;
 
 use q10_sfu::camera::{CameraSource, CameraState, Ingest, IngestOptions, RtspTransport};
+use q10_sfu::counting::area::Area;
 use q10_sfu::counting::detect::Kind;
-use q10_sfu::counting::{Counter, CountingOptions, Observation};
-use q10_tests::camera::{TestCamera, free_port, test_camera, test_camera_showing};
-use tokio::sync::mpsc;
+use q10_sfu::counting::{Areas, Counter, CountingOptions, Observation};
+use q10_tests::camera::{TestCamera, free_port, test_camera, test_camera_showing, test_camera_walking};
+use tokio::sync::{mpsc, watch};
 
 /// The counting options from what tests/run installs; outside CI a machine without them skips.
 fn options() -> Option<CountingOptions> {
@@ -31,6 +33,11 @@ fn options() -> Option<CountingOptions> {
 
 /// Counts `camera` until `n` frames are analysed.
 async fn observe(camera: &TestCamera, options: &CountingOptions, n: usize) -> Vec<Observation> {
+    observe_in(camera, options, n, Areas::from([])).await
+}
+
+/// Counts `camera` in `areas` until `n` frames are analysed.
+async fn observe_in(camera: &TestCamera, options: &CountingOptions, n: usize, areas: Areas) -> Vec<Observation> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let counter = Counter::start(options, tx).expect("the counter starts");
     let source = CameraSource { url: camera.url(""), transport: RtspTransport::Tcp };
@@ -40,7 +47,8 @@ async fn observe(camera: &TestCamera, options: &CountingOptions, n: usize) -> Ve
         .await
         .expect("the camera is up")
         .unwrap();
-    let _watch = counter.watch(1, ingest.subscribe());
+    let (_areas, areas) = watch::channel(areas);
+    let _watch = counter.watch(1, ingest.subscribe(), areas);
     let mut seen = Vec::new();
     while seen.len() < n {
         let o = tokio::time::timeout(Duration::from_secs(20), rx.recv())
@@ -94,6 +102,33 @@ async fn a_moving_scene_keeps_the_detector_running() {
     let Some(camera) = test_camera(free_port(), None) else { return };
     let seen = observe(&camera, &options, 3).await;
     assert!(seen.iter().all(|o| !o.still && o.detect.is_some()), "the ball moves: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_walking_across_is_counted_in_a_zone_and_across_a_line_once() {
+    let Some(mut options) = options() else { return };
+    // Every keyframe (every 2 s), with the photo walking across 640 px in 12 s.
+    options.interval = Duration::from_millis(100);
+    let Some(camera) = test_camera_walking(free_port(), "/usr/share/darknet/data/person.jpg", 12.0) else { return };
+    let areas: Areas = Areas::from([
+        Area::zone("left half", &[[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]], Some(1)).unwrap(),
+        // Drawn from the bottom up: walking right is forward.
+        Area::line("middle", &[[0.5, 1.0], [0.5, 0.0]]).unwrap(),
+    ]);
+    // Two walks across (the first may be joined halfway).
+    let seen = observe_in(&camera, &options, 13, areas).await;
+    let person = Kind::Person.index();
+    let standing: Vec<u32> = seen.iter().map(|o| o.area_counts[0].in_view[person]).collect();
+    let forward: u32 = seen.iter().map(|o| o.area_counts[1].forward[person]).sum();
+    let back: u32 = seen.iter().map(|o| o.area_counts[1].back[person]).sum();
+    let xs: Vec<u32> = seen.iter().map(|o| o.in_view[person]).collect();
+    println!("people in view {xs:?}; in the left half {standing:?}; crossed forward {forward}, back {back}");
+    assert!(standing.contains(&1) && standing.contains(&0), "in the left half, then not: {standing:?}");
+    assert!(seen.iter().all(|o| o.area_counts[0].forward == [0; 6]), "a zone has no crossings");
+    assert!((1..=3).contains(&forward), "crossed the line walking right, once a walk: {forward} ({xs:?})");
+    assert_eq!(back, 0, "never walking left");
+    let appeared: u32 = seen.iter().map(|o| o.appeared[person]).sum();
+    assert!(appeared <= 3, "each walk counted once as a newcomer: {appeared}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,6 +25,34 @@ named_enum! {
 }
 
 named_enum! {
+    /// What a counting area of a camera's picture is.
+    AreaShape {
+        /// A polygon: objects standing in it are counted, and a crowd in it can raise an alert.
+        Zone = "zone",
+        /// A line from its first point to its second: objects crossing it are counted, each once
+        /// per direction.
+        Line = "line",
+    }
+}
+
+/// A zone or line in a camera's picture where counting looks closer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CameraArea {
+    /// Unique among the camera's areas; 1 to 40 characters. Its counts are kept under it.
+    pub name: String,
+    pub shape: AreaShape,
+    /// Fractions of the picture, 0 to 1, `[x, y]` with x to the right and y down: 3 to 32 corners
+    /// of a zone in order around it, or the two ends of a line. A line counts objects crossing to
+    /// the side its direction turned clockwise points to as `forward` (a line drawn left to right
+    /// counts objects going down the picture as forward), the other way as `back`.
+    pub points: Vec<[f64; 2]>,
+    /// For a zone: a crowd alert when at least this many people stand in it for the configured
+    /// time (`[counting] crowd_seconds`).
+    pub crowd_people: Option<u32>,
+}
+
+named_enum! {
     /// How a relayed camera's stream is doing.
     CameraLink {
         /// Being reached, for the first time or again after a drop.
@@ -82,6 +110,8 @@ pub struct NewCamera {
     pub schedule: Option<String>,
     /// Hours its footage is kept: 1 to 2160 (90 days); 168 (a week) unless given.
     pub retention_hours: Option<i64>,
+    /// Zones and lines counted in, at most 16; none unless given.
+    pub areas: Option<Vec<CameraArea>>,
 }
 
 /// Changes to a camera: only the fields given change.
@@ -100,6 +130,8 @@ pub struct CameraChange {
     /// `HH:MM-HH:MM` in Vietnam time; an empty string removes it.
     pub schedule: Option<String>,
     pub retention_hours: Option<i64>,
+    /// The camera's zones and lines, all of them (an empty list removes them).
+    pub areas: Option<Vec<CameraArea>>,
 }
 
 /// A registered camera. `source` is its stream's URL without user name and password;
@@ -123,6 +155,8 @@ pub struct Camera {
     pub schedule: Option<String>,
     /// Hours its footage is kept.
     pub retention_hours: i64,
+    /// Zones and lines counted in.
+    pub areas: Vec<CameraArea>,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// How its stream is doing; none until the relay has tried it, or while it is switched off.
@@ -162,6 +196,28 @@ pub struct CameraCount {
     pub peak: i64,
     /// Objects seen for the first time in the minute (each counted once while it stays in view).
     pub appeared: i64,
+}
+
+/// What counting saw in one of a camera's areas in one minute, for one kind of object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CameraAreaCount {
+    /// The area's name.
+    pub area: String,
+    /// The minute's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub minute: OffsetDateTime,
+    /// `person`, `bicycle`, `car`, `motorcycle`, `bus` or `truck`.
+    pub kind: String,
+    /// Frames analysed in the minute.
+    pub frames: i64,
+    /// In a zone: objects standing in it on average over those frames (occupancy).
+    pub mean: f64,
+    /// In a zone: the most in it at once.
+    pub peak: i64,
+    /// Over a line: objects that crossed it forward in the minute.
+    pub forward: i64,
+    /// Over a line: and back.
+    pub back: i64,
 }
 
 /// One segment file of a camera's footage.

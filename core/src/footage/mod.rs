@@ -284,6 +284,7 @@ mod tests {
             recording: recording.into(),
             schedule: schedule.map(String::from),
             retention_hours: 168,
+            areas: "[]".into(),
             updated_at: OffsetDateTime::UNIX_EPOCH,
             health_state: None,
             health_since: None,

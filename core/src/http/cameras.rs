@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use q10_core_api::{Camera, CameraChange, CameraCount, CameraWatch, FootageSegment, NewCamera};
+use q10_core_api::{Camera, CameraAreaCount, CameraChange, CameraCount, CameraWatch, FootageSegment, NewCamera};
 use time::OffsetDateTime;
 
 use super::AppState;
@@ -25,6 +25,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::PATCH, "/api/v1/cameras/{id}", Access::Roles(MANAGERS), patch(change))
         .add(Method::POST, "/api/v1/cameras/{id}/watch", Access::Roles(READERS), post(watch))
         .add(Method::GET, "/api/v1/cameras/{id}/counts", Access::Roles(READERS), get(counts))
+        .add(Method::GET, "/api/v1/cameras/{id}/counts/areas", Access::Roles(READERS), get(area_counts))
         .add(Method::GET, "/api/v1/cameras/{id}/footage", Access::Roles(FOOTAGE_ROLES), get(play))
         .add(Method::GET, "/api/v1/cameras/{id}/footage/segments", Access::Roles(FOOTAGE_ROLES), get(segments))
 }
@@ -230,10 +231,7 @@ pub(super) async fn counts(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<CountsQuery>,
 ) -> Result<Json<serde_json::Value>> {
-    let minutes = q.minutes.unwrap_or(60);
-    if !(1..=1440).contains(&minutes) {
-        return Err(Error::invalid("minutes", "from 1 to 1440"));
-    }
+    let minutes = back(q.minutes)?;
     let fiware = match q.format.as_deref() {
         None => false,
         Some("fiware") => true,
@@ -247,4 +245,40 @@ pub(super) async fn counts(
         return Ok(Json(serde_json::Value::Array(rows.iter().map(|r| camera::fiware(&c, r)).collect())));
     }
     Ok(Json(serde_json::to_value(rows).map_err(|e| Error::Internal(e.into()))?))
+}
+
+/// How far back counts are read: `minutes` (1 to 1440), 60 unless given.
+fn back(minutes: Option<i64>) -> Result<i64> {
+    let minutes = minutes.unwrap_or(60);
+    if !(1..=1440).contains(&minutes) {
+        return Err(Error::invalid("minutes", "from 1 to 1440"));
+    }
+    Ok(minutes)
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AreaCountsQuery {
+    /// How far back, in minutes (1 to 1440; 60 unless given).
+    minutes: Option<i64>,
+}
+
+/// What counting saw in each of the camera's zones and lines, minute by minute and kind by kind:
+/// occupancy of zones, crossings of lines each way.
+#[utoipa::path(get, path = "/api/v1/cameras/{id}/counts/areas", tag = "cameras",
+    params(("id" = i64, Path), AreaCountsQuery),
+    responses((status = 200, body = Vec<CameraAreaCount>), (status = 400, body = q10_core_api::Problem),
+        (status = 404, body = q10_core_api::Problem)))]
+pub(super) async fn area_counts(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<AreaCountsQuery>,
+) -> Result<Json<Vec<CameraAreaCount>>> {
+    let minutes = back(q.minutes)?;
+    readable(&state, &who, id).await?;
+    let since = state.now() - time::Duration::minutes(minutes);
+    let rows = state.store.camera_area_counts(id, since).await?;
+    Ok(Json(rows.into_iter().map(camera::areas::count_view).collect()))
 }

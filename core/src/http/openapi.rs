@@ -148,6 +148,7 @@ use super::{
         cameras::change,
         cameras::watch,
         cameras::counts,
+        cameras::area_counts,
         cameras::segments,
         cameras::play,
     ),

@@ -26,6 +26,8 @@ pub struct CameraRow {
     pub recording: String,
     pub schedule: Option<String>,
     pub retention_hours: i64,
+    /// The counting zones and lines, as JSON (`[CameraArea]`).
+    pub areas: String,
     pub updated_at: OffsetDateTime,
     pub health_state: Option<String>,
     pub health_since: Option<OffsetDateTime>,
@@ -41,7 +43,7 @@ pub struct CameraRow {
 macro_rules! camera_select {
     () => {
         "SELECT c.id, c.code, c.name, c.jurisdiction_id, j.code AS unit_code, j.name_vi AS unit_name, c.lon, c.lat, \
-         c.heading, c.source_sealed, c.source_shown, c.transport, c.enabled, c.recording, c.schedule, c.retention_hours, c.updated_at, h.state AS health_state, \
+         c.heading, c.source_sealed, c.source_shown, c.transport, c.enabled, c.recording, c.schedule, c.retention_hours, c.areas, c.updated_at, h.state AS health_state, \
          h.since AS health_since, h.checked_at AS health_checked_at, h.fps AS health_fps, h.bitrate AS health_bitrate, \
          h.width AS health_width, h.height AS health_height, h.last_keyframe_at AS health_keyframe_at, \
          h.fault AS health_fault \
@@ -62,6 +64,7 @@ pub(crate) struct CameraFields<'a> {
     pub recording: &'a str,
     pub schedule: Option<&'a str>,
     pub retention_hours: i64,
+    pub areas: &'a str,
 }
 
 pub(crate) async fn insert_camera(
@@ -73,8 +76,8 @@ pub(crate) async fn insert_camera(
 ) -> Result<i64> {
     Ok(on_tx!(tx, c => sqlx::query_scalar(
         "INSERT INTO cameras (code, name, jurisdiction_id, lon, lat, heading, source_sealed, source_shown, transport, \
-         enabled, recording, schedule, retention_hours, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
+         enabled, recording, schedule, retention_hours, areas, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
     )
     .bind(code)
     .bind(f.name)
@@ -89,6 +92,7 @@ pub(crate) async fn insert_camera(
     .bind(f.recording)
     .bind(f.schedule)
     .bind(f.retention_hours)
+    .bind(f.areas)
     .bind(Ts(now))
     .fetch_one(c)
     .await?))
@@ -97,7 +101,8 @@ pub(crate) async fn insert_camera(
 pub(crate) async fn update_camera(tx: &mut Tx, id: i64, f: &CameraFields<'_>, now: OffsetDateTime) -> Result<()> {
     on_tx!(tx, c => sqlx::query(
         "UPDATE cameras SET name = $2, lon = $3, lat = $4, heading = $5, source_sealed = $6, source_shown = $7, \
-         transport = $8, enabled = $9, recording = $10, schedule = $11, retention_hours = $12, updated_at = $13 \
+         transport = $8, enabled = $9, recording = $10, schedule = $11, retention_hours = $12, areas = $13, \
+         updated_at = $14 \
          WHERE id = $1",
     )
     .bind(id)
@@ -112,6 +117,7 @@ pub(crate) async fn update_camera(tx: &mut Tx, id: i64, f: &CameraFields<'_>, no
     .bind(f.recording)
     .bind(f.schedule)
     .bind(f.retention_hours)
+    .bind(f.areas)
     .bind(Ts(now))
     .execute(c)
     .await?
@@ -214,6 +220,58 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(
             "SELECT minute, kind, frames, in_view, peak, appeared FROM camera_counts \
              WHERE camera_id = $1 AND minute >= $2 ORDER BY minute, kind",
+        )
+        .bind(camera_id)
+        .bind(Ts(since))
+        .fetch_all(p)
+        .await?))
+    }
+}
+
+/// One minute of one kind in one of a camera's areas, as counted.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct AreaCountRow {
+    pub area: String,
+    pub minute: OffsetDateTime,
+    pub kind: String,
+    pub frames: i64,
+    pub in_view: i64,
+    pub peak: i64,
+    pub forward: i64,
+    pub back: i64,
+}
+
+/// Keeps the area counts of a minute so far (a later write for the same minute replaces them).
+pub(crate) async fn set_area_counts(tx: &mut Tx, camera_id: i64, rows: &[AreaCountRow]) -> Result<()> {
+    for r in rows {
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO camera_area_counts (camera_id, area, minute, kind, frames, in_view, peak, forward, back) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (camera_id, minute, area, kind) DO UPDATE SET \
+             frames = excluded.frames, in_view = excluded.in_view, peak = excluded.peak, \
+             forward = excluded.forward, back = excluded.back",
+        )
+        .bind(camera_id)
+        .bind(&r.area)
+        .bind(Ts(r.minute))
+        .bind(&r.kind)
+        .bind(r.frames)
+        .bind(r.in_view)
+        .bind(r.peak)
+        .bind(r.forward)
+        .bind(r.back)
+        .execute(c)
+        .await?
+        .rows_affected());
+    }
+    Ok(())
+}
+
+impl Store {
+    /// A camera's area counts from `since` on, oldest first.
+    pub async fn camera_area_counts(&self, camera_id: i64, since: OffsetDateTime) -> Result<Vec<AreaCountRow>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT area, minute, kind, frames, in_view, peak, forward, back FROM camera_area_counts \
+             WHERE camera_id = $1 AND minute >= $2 ORDER BY minute, area, kind",
         )
         .bind(camera_id)
         .bind(Ts(since))

@@ -331,6 +331,7 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
             "source",
         ],
     ),
+    ("camera_area_counts", &["area", "back", "camera_id", "forward", "frames", "in_view", "kind", "minute", "peak"]),
     ("camera_counts", &["appeared", "camera_id", "frames", "in_view", "kind", "minute", "peak"]),
     ("camera_segments", &["bytes", "camera_id", "ended_at", "frames", "id", "path", "started_at"]),
     (
@@ -351,6 +352,7 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
     (
         "cameras",
         &[
+            "areas",
             "code",
             "created_at",
             "enabled",

@@ -1,6 +1,7 @@
 //! The camera supervisor of a process that runs both the core and the SFU: it keeps one ingest
 //! running for each enabled camera (started, stopped and restarted as cameras are added, switched
-//! off or changed), relayed by the SFU to whoever watches it and counted when counting is set up,
+//! off or given another stream; a change of its counting areas reaches counting without a
+//! restart), relayed by the SFU to whoever watches it and counted when counting is set up,
 //! and every few seconds reports each one's health to the core, which raises an alert for a
 //! camera down too long, and to `/metrics`. Counts go to the core minute by minute (`counts.rs`);
 //! cameras are recorded while their recording mode and schedule say so (`footage.rs`).
@@ -10,12 +11,16 @@ use std::time::{Duration, SystemTime};
 
 use q10_core::camera::{self, HealthReport};
 use q10_core::http::AppState;
+use q10_core::store::cameras::CameraRow;
+use q10_core_api::AreaShape;
 use q10_core_api::CameraLink;
 use q10_core_api::camera_room;
 use q10_sfu::SfuHandle;
 use q10_sfu::camera::{CameraSource, CameraState, Ingest, IngestOptions, RtspTransport};
-use q10_sfu::counting::Counter;
+use q10_sfu::counting::area::Area;
+use q10_sfu::counting::{Areas, Counter};
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use crate::config::CountingConfig;
 use crate::counts;
@@ -26,8 +31,11 @@ const EVERY: Duration = Duration::from_secs(5);
 
 struct Running {
     code: String,
-    /// The camera's version: a change restarts its ingest.
-    updated_at: OffsetDateTime,
+    /// The stream as sealed, and its transport: a change restarts the ingest.
+    stream: (Vec<u8>, String),
+    /// The counting areas, as kept; and where counting reads them.
+    areas_json: String,
+    areas: watch::Sender<Areas>,
     ingest: Ingest,
     /// The task handing its keyframes to counting.
     counting: Option<tokio::task::JoinHandle<()>>,
@@ -87,7 +95,7 @@ async fn pass(
     let cameras = state.store.cameras().await?;
     let wanted: HashMap<i64, _> = cameras.into_iter().filter(|c| c.enabled).map(|c| (c.id, c)).collect();
     running.retain(|id, r| {
-        let keep = wanted.get(id).is_some_and(|c| c.updated_at == r.updated_at);
+        let keep = wanted.get(id).is_some_and(|c| (&c.source_sealed, &c.transport) == (&r.stream.0, &r.stream.1));
         if !keep {
             metrics::gauge!("q10_camera_up", "camera" => r.code.clone()).set(0.0);
             tracing::info!(camera = %r.code, "camera ingest stopped");
@@ -95,7 +103,12 @@ async fn pass(
         keep
     });
     for (id, c) in &wanted {
-        if running.contains_key(id) {
+        if let Some(r) = running.get_mut(id) {
+            if r.areas_json != c.areas {
+                r.areas.send_replace(counting_areas(c));
+                r.areas_json = c.areas.clone();
+                tracing::info!(camera = %c.code, "counting areas changed");
+            }
             continue;
         }
         let url = match camera::stream_url(state, c) {
@@ -112,9 +125,18 @@ async fn pass(
             tracing::warn!("the media server has stopped; cameras are not relayed");
         }
         tracing::info!(camera = %c.code, source = %c.source_shown, "camera ingest started");
-        let counting = counter.map(|k| k.watch(*id, ingest.subscribe()));
-        running
-            .insert(*id, Running { code: c.code.clone(), updated_at: c.updated_at, ingest, counting, recorder: None });
+        let (areas, areas_rx) = watch::channel(counting_areas(c));
+        let counting = counter.map(|k| k.watch(*id, ingest.subscribe(), areas_rx));
+        let r = Running {
+            code: c.code.clone(),
+            stream: (c.source_sealed.clone(), c.transport.clone()),
+            areas_json: c.areas.clone(),
+            areas,
+            ingest,
+            counting,
+            recorder: None,
+        };
+        running.insert(*id, r);
     }
     let now = state.now();
     for (id, r) in running.iter_mut() {
@@ -160,6 +182,20 @@ async fn pass(
         }
     }
     Ok(())
+}
+
+/// A camera's zones and lines, for counting.
+fn counting_areas(c: &CameraRow) -> Areas {
+    let kept = q10_core::camera::areas::parse(&c.areas).unwrap_or_else(|e| {
+        tracing::warn!(camera = %c.code, error = %e, "the camera's counting areas are not used");
+        Vec::new()
+    });
+    kept.iter()
+        .filter_map(|a| match a.shape {
+            AreaShape::Zone => Area::zone(&a.name, &a.points, a.crowd_people),
+            AreaShape::Line => Area::line(&a.name, &a.points),
+        })
+        .collect()
 }
 
 fn offset(t: SystemTime) -> OffsetDateTime {

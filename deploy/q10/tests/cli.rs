@@ -290,6 +290,25 @@ async fn a_registered_camera_is_ingested_and_its_health_reported() {
     assert!(!down.to_string().contains("Cam-Pass-1"));
 }
 
+/// Reads `url` every half second until `found` picks something out of the answer (a minute at most).
+async fn wait_for(
+    http: &reqwest::Client,
+    token: &str,
+    url: String,
+    what: &str,
+    found: impl Fn(&Value) -> Option<Value>,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v = http.get(&url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap();
+        if let Some(x) = found(&v) {
+            return x;
+        }
+        assert!(Instant::now() < deadline, "{what} within 60 s: {v}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_showing_a_person_is_counted_and_a_crowd_raises_an_alert() {
     let (Some(model), Some(runtime)) = (std::env::var("Q10_DETECTOR").ok(), std::env::var("Q10_ONNXRUNTIME").ok())
@@ -323,17 +342,11 @@ async fn a_camera_showing_a_person_is_counted_and_a_crowd_raises_an_alert() {
         let (http, token) = (http.clone(), token.clone());
         async move { http.get(path).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let person = loop {
-        let counts = get(format!("{}/api/v1/cameras/{id}/counts", serving.base)).await;
-        if let Some(p) =
-            counts.as_array().unwrap().iter().find(|c| c["kind"] == "person" && c["frames"].as_i64() > Some(1))
-        {
-            break p.clone();
-        }
-        assert!(Instant::now() < deadline, "a person counted within 60 s: {counts}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let url = |path: &str| format!("{}/api/v1/{path}", serving.base);
+    let person = wait_for(&http, &token, url(&format!("cameras/{id}/counts")), "a person counted", |counts| {
+        counts.as_array().unwrap().iter().find(|c| c["kind"] == "person" && c["frames"].as_i64() > Some(1)).cloned()
+    })
+    .await;
     assert_eq!(
         (person["peak"].as_i64(), person["appeared"].as_i64()),
         (Some(1), Some(1)),
@@ -349,16 +362,34 @@ async fn a_camera_showing_a_person_is_counted_and_a_crowd_raises_an_alert() {
         .expect("people as CrowdFlowObserved");
     assert_eq!(crowd["peopleCount"], 1);
     assert_eq!(crowd["location"]["coordinates"], json!([106.6655, 10.7635]));
-    let alert = loop {
-        let alerts = get(format!("{}/api/v1/alerts", serving.base)).await;
-        let found = alerts.as_array().unwrap().iter().find(|a| a["kind"] == "crowd").cloned();
-        if let Some(a) = found {
-            break a;
-        }
-        assert!(Instant::now() < deadline, "a crowd alert within 60 s: {alerts}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let alert = wait_for(&http, &token, url("alerts"), "a crowd alert", |alerts| {
+        alerts.as_array().unwrap().iter().find(|a| a["condition"] == "crowd").cloned()
+    })
+    .await;
     assert_eq!(alert["value"], 1.0, "{alert}");
+    // Zones and a line drawn on the running camera reach counting without restarting it.
+    let areas = json!([
+        { "name": "Lối đi", "shape": "zone", "points": [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
+          "crowd_people": 1 },
+        { "name": "Bên trái", "shape": "zone", "points": [[0.0, 0.0], [0.1, 0.0], [0.1, 0.1]] },
+        { "name": "Vạch", "shape": "line", "points": [[0.0, 0.5], [1.0, 0.5]] },
+    ]);
+    let res = http.patch(url(&format!("cameras/{id}"))).bearer_auth(&token).json(&json!({ "areas": areas }));
+    let res = res.send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["areas"][0]["name"], "Lối đi");
+    let zone = wait_for(&http, &token, url(&format!("cameras/{id}/counts/areas")), "the zone counted", |counts| {
+        let rows = counts.as_array().unwrap();
+        assert!(rows.iter().all(|c| c["area"] == "Lối đi"), "nobody elsewhere: {counts}");
+        rows.iter().find(|c| c["kind"] == "person").cloned()
+    })
+    .await;
+    assert_eq!((zone["peak"].as_i64(), zone["forward"].as_i64()), (Some(1), Some(0)), "{zone}");
+    let zone_alert = wait_for(&http, &token, url("alerts"), "the zone's crowd alert", |alerts| {
+        alerts.as_array().unwrap().iter().find(|a| a["condition"] == "crowd:Lối đi").cloned()
+    })
+    .await;
+    assert!(zone_alert["title"].as_str().unwrap().contains("Lối đi"), "{zone_alert}");
     let metrics = http.get(format!("{}/metrics", serving.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("q10_counting_frames_analysed_total"), "{metrics}");
     assert!(metrics.contains("q10_counting_frames_still_total"), "the still photo skips the detector: {metrics}");

@@ -6,13 +6,16 @@
 //! counted (`q10_counting_frames_dropped_total`), and the relay never waits for them.
 //!
 //! Each analysed frame yields an [`Observation`]: how many objects of each kind are in view, and
-//! how many appeared that were not seen before (tracked across frames, [`track`]).
+//! how many appeared that were not seen before (tracked across frames, [`track`]); and for each of
+//! the camera's [`area`]s, how many stand in a zone and how many crossed a line which way.
 
+pub mod area;
 pub mod detect;
 pub mod track;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc as sync;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,10 +23,14 @@ use image::RgbImage;
 pub use openh264::decoder::Decoder;
 use openh264::formats::YUVSource;
 pub use ort::environment::Environment;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::camera::CameraFrame;
+use area::{Area, AreaCount};
 use detect::{Detector, Kind};
+
+/// A camera's zones and lines, as they are now.
+pub type Areas = Arc<[Area]>;
 
 /// How counting runs.
 #[derive(Debug, Clone)]
@@ -81,6 +88,10 @@ pub struct Observation {
     pub in_view: [u32; 6],
     /// Objects seen for the first time, by [`Kind::index`].
     pub appeared: [u32; 6],
+    /// The camera's areas when the frame was analysed.
+    pub areas: Areas,
+    /// What the frame showed in each of them, in their order.
+    pub area_counts: Vec<AreaCount>,
     /// Whether the scene had not changed and the last detections were kept.
     pub still: bool,
     pub decode: Duration,
@@ -91,6 +102,7 @@ struct Job {
     camera: i64,
     frame: CameraFrame,
     at: SystemTime,
+    areas: Areas,
 }
 
 /// Running counting threads. Dropping it (and every watch) stops them.
@@ -119,8 +131,14 @@ impl Counter {
         Ok(Counter { queues, interval: options.interval })
     }
 
-    /// Counts camera `camera` from its frames until they end. Returns the task, to stop it sooner.
-    pub fn watch(&self, camera: i64, mut frames: broadcast::Receiver<CameraFrame>) -> tokio::task::JoinHandle<()> {
+    /// Counts camera `camera` from its frames until they end, in its `areas` as they change.
+    /// Returns the task, to stop it sooner.
+    pub fn watch(
+        &self,
+        camera: i64,
+        mut frames: broadcast::Receiver<CameraFrame>,
+        areas: watch::Receiver<Areas>,
+    ) -> tokio::task::JoinHandle<()> {
         let queue = self.queues[camera.unsigned_abs() as usize % self.queues.len()].clone();
         let interval = self.interval;
         tokio::spawn(async move {
@@ -135,7 +153,8 @@ impl Counter {
                     continue;
                 }
                 last = Some(frame.received);
-                match queue.try_send(Job { camera, frame, at: SystemTime::now() }) {
+                let areas = areas.borrow().clone();
+                match queue.try_send(Job { camera, frame, at: SystemTime::now(), areas }) {
                     Ok(()) => metrics::counter!("q10_counting_frames_queued_total").increment(1),
                     Err(sync::TrySendError::Full(_)) => {
                         metrics::counter!("q10_counting_frames_dropped_total").increment(1)
@@ -174,6 +193,8 @@ struct Seen {
     thumbnail: Option<image::GrayImage>,
     last: Vec<detect::Detection>,
     tracker: track::Tracker,
+    /// The areas counted in.
+    areas: Option<Areas>,
 }
 
 fn work(mut detector: Detector, jobs: sync::Receiver<Job>, out: mpsc::UnboundedSender<Observation>, motion: f32) {
@@ -182,9 +203,13 @@ fn work(mut detector: Detector, jobs: sync::Receiver<Job>, out: mpsc::UnboundedS
         let seen = match cameras.entry(job.camera) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => match Decoder::new() {
-                Ok(decoder) => {
-                    v.insert(Seen { decoder, thumbnail: None, last: Vec::new(), tracker: track::Tracker::default() })
-                }
+                Ok(decoder) => v.insert(Seen {
+                    decoder,
+                    thumbnail: None,
+                    last: Vec::new(),
+                    tracker: track::Tracker::default(),
+                    areas: None,
+                }),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot make an H.264 decoder");
                     continue;
@@ -236,12 +261,43 @@ fn analyse(detector: &mut Detector, seen: &mut Seen, job: &Job, motion: f32) -> 
         detect_time = Some(took);
     }
     metrics::counter!("q10_counting_frames_analysed_total").increment(1);
+    if seen.areas.as_ref().is_none_or(|a| !Arc::ptr_eq(a, &job.areas)) {
+        seen.tracker.forget_crossings();
+        seen.areas = Some(job.areas.clone());
+    }
+    let size = picture.dimensions();
     let mut in_view = [0u32; 6];
+    let mut area_counts = vec![AreaCount::default(); job.areas.len()];
     for d in &seen.last {
         in_view[d.kind.index()] += 1;
+        let at = area::standing(d, size);
+        for (count, a) in area_counts.iter_mut().zip(job.areas.iter()) {
+            if a.holds(at) {
+                count.in_view[d.kind.index()] += 1;
+            }
+        }
     }
-    let appeared = if still { [0; 6] } else { seen.tracker.update(&seen.last) };
-    Ok(Observation { camera: job.camera, at: job.at, in_view, appeared, still, decode: decoded, detect: detect_time })
+    let mut appeared = [0; 6];
+    if !still {
+        let step = seen.tracker.update(&seen.last, size, &job.areas);
+        appeared = step.appeared;
+        for (a, kind, forward) in step.crossed {
+            let count = &mut area_counts[a];
+            let way = if forward { &mut count.forward } else { &mut count.back };
+            way[kind.index()] += 1;
+        }
+    }
+    Ok(Observation {
+        camera: job.camera,
+        at: job.at,
+        in_view,
+        appeared,
+        areas: job.areas.clone(),
+        area_counts,
+        still,
+        decode: decoded,
+        detect: detect_time,
+    })
 }
 
 /// The kinds in the order of an observation's counts.

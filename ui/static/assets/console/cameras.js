@@ -7,6 +7,7 @@ import { $, api, el, t, unitName, when } from "../common.js";
 import { keepOnWall, toggleWatch, watching } from "./wall.js";
 import { openFootage, setupFootage } from "./footage.js";
 import { openCounts, setupCounts } from "./counts.js";
+import { openAreas, setupAreas } from "./areas.js";
 
 const TRANSPORTS = ["tcp", "udp"];
 const RECORDING = ["continuous", "scheduled", "off"];
@@ -23,6 +24,7 @@ export function setupCameras(options) {
   $("layer-cameras").addEventListener("change", renderCameraLayer);
   fillCameraSelects();
   setupCounts();
+  if (ctx.manage) setupAreas(loadCameras);
   if (ctx.footage) setupFootage();
 }
 
@@ -70,7 +72,7 @@ async function change(c, body, what) {
 
 export function renderCameras() {
   const point = ctx.map()?.point;
-  keepOnWall(new Set(cameras.filter((c) => c.enabled).map((c) => c.id)));
+  keepOnWall(cameras.filter((c) => c.enabled));
   $("camera-table").tBodies[0].replaceChildren(...cameras.map((c) => {
     const actions = el("td");
     if (c.enabled) {
@@ -101,7 +103,10 @@ export function renderCameras() {
         const p = ctx.map()?.point;
         if (p) change(c, { lon: p.lon, lat: p.lat }, "doneMoved");
       });
-      actions.append(toggle, " ", move);
+      const areas = el("button", { type: "button", class: "secondary", text: t("areas"), "aria-label": t("areasFor", { name: c.name }) });
+      areas.disabled = !c.enabled;
+      areas.addEventListener("click", () => openAreas(c));
+      actions.append(toggle, " ", move, " ", areas);
     }
     return el("tr", { "data-camera": c.code }, [
       el("td", { text: c.code }),

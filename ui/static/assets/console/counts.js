@@ -1,8 +1,10 @@
 // What counting saw on one camera over the last hour, as a chart: for each kind of object seen,
-// how many were in view on average minute by minute, with the hour's peak and newcomers below.
+// how many were in view on average minute by minute, with the hour's peak and newcomers below,
+// and a table of what was counted in each of its zones and lines.
 
 import { $, api, t, when } from "../common.js";
 import { fitWidth, timeChart } from "../chart.js";
+import { areaTable } from "./areas.js";
 
 const KINDS = ["person", "bicycle", "motorcycle", "car", "bus", "truck"];
 const COLOURS = { person: "#0b4f8a", bicycle: "#2e7d32", motorcycle: "#8b0000", car: "#6a1b9a", bus: "#a65e00", truck: "#37474f" };
@@ -25,13 +27,16 @@ export async function openCounts(c) {
   $("counts-title").textContent = t("countsOf", { name: c.name });
   $("counts-chart").setAttribute("aria-label", t("countsOf", { name: c.name }));
   let rows = [];
+  let inAreas = [];
   try {
-    rows = await api("GET", `/api/v1/cameras/${c.id}/counts?minutes=60`);
+    [rows, inAreas] = await Promise.all([api("GET", `/api/v1/cameras/${c.id}/counts?minutes=60`),
+      (c.areas || []).length ? api("GET", `/api/v1/cameras/${c.id}/counts/areas?minutes=60`) : []]);
   } catch (e) {
     $("counts-summary").textContent = e.message;
     return;
   }
   if (shown !== c) return;
+  $("counts-areas").replaceChildren((c.areas || []).length ? areaTable(inAreas) : "");
   const minutes = [...new Set(rows.map((r) => r.minute))].sort();
   const seen = KINDS.filter((k) => rows.some((r) => r.kind === k && (r.peak > 0 || r.appeared > 0)));
   const xs = minutes.map((m) => Date.parse(m) / 1000);

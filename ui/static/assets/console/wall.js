@@ -1,9 +1,10 @@
 // The camera wall: live pictures of the cameras an operator chose to watch, each over WHEP from
 // the relay (the camera's own H.264, no transcoding), with what counting sees in the current
-// minute. The core hands out a short-lived token per camera and notes who watched; closing a tile
-// ends its session.
+// minute, and its counting areas drawn over it. The core hands out a short-lived token per camera
+// and notes who watched; closing a tile ends its session.
 
 import { $, api, el, t } from "../common.js";
+import { drawAreas, stage } from "./areas.js";
 
 /// The most cameras on the wall at once; each costs the browser one decoder.
 const MAX_TILES = 9;
@@ -35,7 +36,7 @@ export async function toggleWatch(c) {
   const stop = el("button", { type: "button", class: "secondary", text: t("wallClose"), "aria-label": t("wallCloseOf", { name: c.name }) });
   const counts = el("p", { class: "counts", "aria-live": "polite" });
   const tile = el("figure", { class: "tile", "data-camera": c.code }, [
-    video, el("figcaption", {}, [el("strong", { text: c.name }), " ", status, " ", stop, counts]),
+    stage(c, video), el("figcaption", {}, [el("strong", { text: c.name }), " ", status, " ", stop, counts]),
   ]);
   const entry = { tile, pc: null, session: null, token: null, timer: null };
   const refresh = () => showCounts(c, counts);
@@ -54,7 +55,8 @@ export async function toggleWatch(c) {
   }
 }
 
-async function play(c, entry, video, status) {
+// Plays a camera live into `video` over WHEP; `entry` keeps the session, for hangUp.
+export async function play(c, entry, video, status) {
   const grant = await api("POST", `/api/v1/cameras/${c.id}/watch`);
   const pc = new RTCPeerConnection();
   entry.pc = pc;
@@ -101,17 +103,28 @@ function close(id) {
   if (!entry) return;
   tiles.delete(id);
   clearInterval(entry.timer);
-  entry.pc?.close();
-  if (entry.session) {
-    fetch(entry.session, { method: "DELETE", headers: { Authorization: `Bearer ${entry.token}` } }).catch(() => {});
-  }
+  hangUp(entry);
   entry.tile.remove();
   $("camera-wall").hidden = tiles.size === 0;
 }
 
-// Cameras no longer listed (switched off, or gone) leave the wall.
-export function keepOnWall(ids) {
-  for (const id of [...tiles.keys()]) if (!ids.has(id)) close(id);
+// Ends a live session begun by play.
+export function hangUp(entry) {
+  entry.pc?.close();
+  if (entry.session) {
+    fetch(entry.session, { method: "DELETE", headers: { Authorization: `Bearer ${entry.token}` } }).catch(() => {});
+  }
+  entry.session = null;
+}
+
+// Cameras no longer listed (switched off, or gone) leave the wall; the others show their areas
+// as they are now.
+export function keepOnWall(cameras) {
+  const on = new Map(cameras.map((c) => [c.id, c]));
+  for (const [id, entry] of [...tiles]) {
+    if (!on.has(id)) close(id);
+    else drawAreas(entry.tile.querySelector("svg"), on.get(id).areas || []);
+  }
 }
 
 // What counting saw in the camera's latest minute: objects in view on average, and new ones.
