@@ -2,8 +2,10 @@
 // URL that carries a password; a URL that is not RTSP is refused with the reason; the list and the
 // map show the camera, its stream without the password, and its signal once the server ingests
 // it from the test camera (tests/media/test-camera.py, wanting that password); the operator
-// watches it live on the camera wall (WHEP from the relay, decoded by Chromium); switches it off
-// and moves it; a ward official sees the ward's cameras but no form and no buttons to change them.
+// watches it live on the camera wall (WHEP from the relay, decoded by Chromium), where the time
+// stamped into each frame by the camera, read back from the picture, gives the glass-to-glass
+// latency; draws counting areas; switches it off and moves it; a ward official sees the ward's
+// cameras but no form and no buttons to change them.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,7 +28,7 @@ async function startCamera() {
   port = probe.address().port;
   probe.close();
   const script = fileURLToPath(new URL("../media/test-camera.py", import.meta.url));
-  camera = spawn("/usr/bin/python3", [script, "--port", String(port), "--size", "640x360", "--user", "viewer", "--password", PASSWORD],
+  camera = spawn("/usr/bin/python3", [script, "--port", String(port), "--size", "640x360", "--stamp", "--user", "viewer", "--password", PASSWORD],
     { stdio: ["ignore", "pipe", "inherit"] });
   const [line] = await once(camera.stdout, "data");
   assert.equal(line.toString().trim(), "ready", "the test camera listens");
@@ -115,6 +117,28 @@ test("an operator registers a camera on the map, switches it off and moves it; i
   console.log(`camera wall: playing ${startup} ms after the click; ${video.frames} frames shown in 2 s, ${video.dropped} dropped`);
   assert.deepEqual([video.width, video.height], [640, 360], "the camera's own picture size");
   assert.ok(video.frames >= 25, `the picture moves: ${video.frames} frames in 2 s of a 25 frames/s camera`);
+  // Glass to glass: the camera's stamp (the time the frame was made, 40 blocks in its top rows)
+  // against the time Chromium shows the frame, over 100 frames.
+  const late = await tile.locator("video").evaluate((v) => new Promise((done) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 640;
+    canvas.height = 16;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    const out = [];
+    const step = (_now, meta) => {
+      ctx.drawImage(v, 0, 0, 640, 16, 0, 0, 640, 16);
+      const px = ctx.getImageData(0, 0, 640, 16).data;
+      let stamp = 0;
+      for (let i = 0; i < 40; i++) stamp = stamp * 2 + (px[(8 * 640 + i * 16 + 8) * 4] > 128 ? 1 : 0);
+      out.push(((performance.timeOrigin + meta.expectedDisplayTime) % 2 ** 40) - stamp);
+      if (out.length >= 100) done(out.sort((a, b) => a - b));
+      else v.requestVideoFrameCallback(step);
+    };
+    v.requestVideoFrameCallback(step);
+  }));
+  const [p50, p95] = [late[50], late[95]].map((x) => Math.round(x));
+  console.log(`glass to glass (stamped in the camera to shown by Chromium): median ${p50} ms, p95 ${p95} ms, ${late.length} frames`);
+  assert.ok(late[0] > 0 && p50 < 2000, `the stamps read back as times just past: ${late[0]}…${late[99]} ms`);
   assert.equal(await row.getByRole("button", { name: /^Thôi xem camera/ }).getAttribute("aria-pressed"), "true");
   // What counting sees this minute, under the picture (the test pattern: no people, no vehicles).
   if (process.env.Q10_DETECTOR) {

@@ -4,16 +4,20 @@ rtsp://127.0.0.1:PORT/live, as an IP camera does: 25 frames a second, a keyframe
 seconds, with its parameter sets in band: a ball moving across a test pattern, or a still photo
 (`--image`, a JPEG; Debian's darknet package ships some with people and vehicles in them), or
 that photo at half the height of the picture walking across a grey street from left to right,
-again and again, in `--walk` seconds from entering to leaving.
+again and again, in `--walk` seconds from entering to leaving; or (`--stamp`) a grey picture whose
+top 16 rows carry the moment each frame was made, for measuring glass-to-glass latency: 40 blocks
+of 16×16 pixels, white for 1 and black for 0, the most significant bit first, of the Unix time in
+milliseconds modulo 2^40.
 
     tests/media/test-camera.py --port 8554 [--size 1280x720] [--user U --password P]
-        [--image F.jpg [--walk SECONDS]]
+        [--image F.jpg [--walk SECONDS] | --stamp]
 
 It prints "ready" once it listens, and serves until killed.
 """
 
 import argparse
 import sys
+import time
 
 import gi
 
@@ -36,6 +40,35 @@ def walk(element, width, seconds, image_width):
         source.set(t + period - Gst.MSECOND, width)
 
 
+STAMP_BITS = 40
+BLOCK = 16
+
+
+class Stamper:
+    """Makes I420 frames stamped with the time they are made and pushes them into an appsrc at the
+    frame rate."""
+
+    def __init__(self, width, height, fps):
+        self.width, self.height, self.fps = width, height, fps
+        luma, chroma = width * height, (width // 2) * (height // 2)
+        self.frame = bytearray([110]) * luma + bytearray([128]) * (2 * chroma)
+        self.src = None
+
+    def attach(self, element):
+        self.src = element.get_by_name("stamped")
+        GLib.timeout_add(1000 // self.fps, self.push)
+
+    def push(self):
+        ms = int(time.time() * 1000) % (1 << STAMP_BITS)
+        for i in range(STAMP_BITS):
+            value = 235 if ms >> (STAMP_BITS - 1 - i) & 1 else 16
+            row = bytes([value]) * BLOCK
+            for y in range(BLOCK):
+                at = y * self.width + i * BLOCK
+                self.frame[at : at + BLOCK] = row
+        return self.src.emit("push-buffer", Gst.Buffer.new_wrapped(bytes(self.frame))) == Gst.FlowReturn.OK
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=8554)
@@ -46,8 +79,11 @@ def main():
     ap.add_argument("--password")
     ap.add_argument("--image", help="a JPEG to show instead of the test pattern")
     ap.add_argument("--walk", type=float, help="seconds the photo takes to walk across the picture")
+    ap.add_argument("--stamp", action="store_true", help="stamp each frame with the time it is made")
     args = ap.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
+    if args.stamp and width < STAMP_BITS * BLOCK:
+        ap.error(f"--stamp needs a picture at least {STAMP_BITS * BLOCK} pixels wide")
     raw = f"video/x-raw,width={width},height={height},framerate={args.fps}/1"
 
     Gst.init(None)
@@ -70,6 +106,14 @@ def main():
             f"! video/x-raw,framerate={args.fps}/1 ! mix.sink_1 )"
         )
         factory.connect("media-configure", lambda _f, media: walk(media.get_element(), width, args.walk, small[0]))
+    elif args.stamp:
+        stamper = Stamper(width, height, args.fps)
+        factory.set_launch(
+            f"( appsrc name=stamped is-live=true do-timestamp=true format=time "
+            f"caps=video/x-raw,format=I420,width={width},height={height},framerate={args.fps}/1 "
+            f"! videoconvert {encode} )"
+        )
+        factory.connect("media-configure", lambda _f, media: stamper.attach(media.get_element()))
     else:
         if args.image:
             source = f"filesrc location={args.image} ! jpegdec ! videoconvert ! videoscale ! imagefreeze is-live=true "

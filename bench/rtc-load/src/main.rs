@@ -56,6 +56,24 @@ enum Target {
         #[arg(long)]
         pid: u32,
     },
+    /// Street cameras a q10 server relays: each watched over WHEP by `--viewers` viewers.
+    Cameras {
+        /// Base URL, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        bin: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        pid: u32,
+        /// The cameras' ids, comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        ids: Vec<i64>,
+        /// Viewers of each camera.
+        #[arg(long, default_value_t = 1)]
+        viewers: usize,
+    },
     /// One publisher straight to one subscriber: the delay of the generator and the kernel alone.
     Direct,
 }
@@ -97,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = Vec::new();
     let server_pid = match &cli.target {
-        Target::Q10 { pid, .. } | Target::Janus { pid, .. } => Some(*pid),
+        Target::Q10 { pid, .. } | Target::Janus { pid, .. } | Target::Cameras { pid, .. } => Some(*pid),
         Target::Direct => None,
     };
     let idle_rss = server_pid.map(process::rss_kib).transpose()?;
@@ -133,6 +151,17 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             ("q10", Some(*pid), l.subscribers, l.publishers, l.rooms)
+        }
+        Target::Cameras { url, bin, data, pid, ids, viewers } => {
+            let q10 = q10::Q10 { url: url.clone(), bin: bin.clone(), data: data.clone() };
+            for id in ids {
+                for v in 0..*viewers {
+                    let peer = Peer::new(l.ip, stats.clone()).await?;
+                    tasks.push(q10.watch(*id, &format!("viewer-{id}-{v}"), peer, stop.clone()).await?);
+                }
+            }
+            // Each camera is a room of one publisher (its ingest) and its viewers.
+            ("q10-cameras", Some(*pid), *viewers, 1, ids.len())
         }
         Target::Janus { url, pid } => {
             let janus = janus::Janus::connect(url).await?;
@@ -196,6 +225,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let received = stats.received.load(Ordering::Relaxed);
+    let received_mbps = stats.bytes.load(Ordering::Relaxed) as f64 * 8.0 / 1e6 / elapsed;
     let sent = stats.sent.load(Ordering::Relaxed);
     let mut delays = std::mem::take(&mut *stats.delays.lock().expect("delays lock"));
     delays.sort_unstable();
@@ -217,6 +247,9 @@ async fn main() -> anyhow::Result<()> {
         "server_cpu_seconds": cpu,
         "cpu_seconds_per_million_packets": cpu.map(|c| c / (received as f64 / 1e6)),
         "packets_per_cpu_second": cpu.map(|c| received as f64 / c),
+        "received_mbit_per_second": received_mbps,
+        "received_per_stream_per_second": received as f64 / elapsed / streams as f64,
+        "server_cpu_share_of_one_core": cpu.map(|c| c / elapsed),
         "delay_p50_us": us(pct(0.50)),
         "delay_p99_us": us(pct(0.99)),
         "delay_max_us": us(delays.last().copied()),

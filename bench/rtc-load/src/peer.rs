@@ -1,6 +1,7 @@
 //! One synthetic participant: a str0m peer on its own UDP socket. A publisher sends VP8 frames of
 //! one RTP packet each at a set bitrate, stamped with the moment they were written; a subscriber
-//! counts what arrives and how long after its stamp.
+//! counts what arrives and how long after its stamp. A camera viewer receives a relayed camera's
+//! H.264 (no stamps) and counts its frames and bytes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct Stats {
     /// Whether the measured window is open.
     pub measuring: AtomicBool,
     pub received: AtomicU64,
+    /// Payload bytes received in the window.
+    pub bytes: AtomicU64,
     pub sent: AtomicU64,
     pub connected: AtomicU64,
     /// Incoming streams that have delivered at least one frame, over all subscribers.
@@ -41,6 +44,7 @@ impl Stats {
             epoch: Instant::now(),
             measuring: AtomicBool::new(false),
             received: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             connected: AtomicU64::new(0),
             streams: AtomicU64::new(0),
@@ -73,6 +77,8 @@ pub struct Peer {
     pending: Option<SdpPendingOffer>,
     seen: Vec<Mid>,
     keyframe_wanted: bool,
+    /// Whether what it receives carries our stamps (not a camera's video).
+    stamped: bool,
 }
 
 impl Peer {
@@ -82,7 +88,17 @@ impl Peer {
         let local = socket.local_addr()?;
         let mut rtc = Rtc::builder().set_stats_interval(None).build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp")?);
-        Ok(Peer { rtc, socket, local, stats, publish: None, pending: None, seen: Vec::new(), keyframe_wanted: true })
+        Ok(Peer {
+            rtc,
+            socket,
+            local,
+            stats,
+            publish: None,
+            pending: None,
+            seen: Vec::new(),
+            keyframe_wanted: true,
+            stamped: true,
+        })
     }
 
     /// An offer to publish one video stream.
@@ -101,6 +117,16 @@ impl Peer {
         api.add_channel("load".into());
         let (offer, pending) = api.apply().expect("a channel makes an offer");
         self.pending = Some(pending);
+        offer
+    }
+
+    /// A WHEP offer to watch a camera: one video section, receive only.
+    pub fn offer_watch(&mut self) -> SdpOffer {
+        let mut api = self.rtc.sdp_api();
+        api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        let (offer, pending) = api.apply().expect("a new section makes an offer");
+        self.pending = Some(pending);
+        self.stamped = false;
         offer
     }
 
@@ -129,6 +155,10 @@ impl Peer {
                     return;
                 }
                 self.stats.received.fetch_add(1, Ordering::Relaxed);
+                self.stats.bytes.fetch_add(d.data.len() as u64, Ordering::Relaxed);
+                if !self.stamped {
+                    return;
+                }
                 if let Some(stamp) = d.data.get(STAMP_AT..STAMP_AT + 8) {
                     let ns = u64::from_le_bytes(stamp.try_into().expect("eight bytes"));
                     let sent = self.stats.epoch + Duration::from_nanos(ns);

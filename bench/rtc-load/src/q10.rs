@@ -24,6 +24,35 @@ pub struct Q10 {
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl Q10 {
+    /// Watches camera `id` over WHEP with `peer`, as `identity`; returns the task carrying the
+    /// peer's media until `stop`.
+    pub async fn watch(
+        &self,
+        id: i64,
+        identity: &str,
+        mut peer: Peer,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        let token = self.token(&format!("camera-{id}"), identity, "listener")?;
+        let offer = peer.offer_watch();
+        let res = reqwest::Client::new()
+            .post(format!("{}/whep/cameras/{id}", self.url))
+            .bearer_auth(token)
+            .header("Content-Type", "application/sdp")
+            .body(offer.to_sdp_string())
+            .send()
+            .await?;
+        anyhow::ensure!(res.status().is_success(), "WHEP for camera {id}: {}", res.status());
+        peer.accept_answer(SdpAnswer::from_sdp_string(&res.text().await?)?)?;
+        let (offers_tx, offers) = mpsc::unbounded_channel();
+        let (answers, answers_rx) = mpsc::unbounded_channel();
+        Ok(tokio::spawn(async move {
+            // Nobody offers again on WHEP: the channels only stay open.
+            let _keep = (offers_tx, answers_rx);
+            peer.run(offers, answers, stop).await;
+        }))
+    }
+
     fn token(&self, room: &str, identity: &str, role: &str) -> anyhow::Result<String> {
         let out = Command::new(&self.bin)
             .args(["token", "--data"])
