@@ -331,7 +331,7 @@ async fn publish(state: &AppState, raised: Option<i64>, changed: Option<i64>, no
 pub const KINDS: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
 
 /// A minute of counts from the relay: per kind, (frames analysed, objects in view summed over them,
-/// most in view at once, objects that appeared).
+/// most in view at once, objects that appeared). Tells the live feed (`camera.counts`).
 pub async fn record_counts(
     state: &AppState,
     id: i64,
@@ -357,6 +357,17 @@ pub async fn record_counts(
     let mut tx = state.store.begin().await?;
     rows::set_counts(&mut tx, id, &rows).await?;
     tx.commit().await?;
+    // The console's wall shows the new figures as they come.
+    if let Some(c) = state.store.camera(id).await? {
+        state.feed.publish(crate::feed::LiveEvent {
+            kind: "camera.counts",
+            id,
+            status: "counted".into(),
+            category: None,
+            ward: Some(c.unit_code),
+            at: minute,
+        });
+    }
     Ok(())
 }
 

@@ -255,9 +255,12 @@ async fn counts_reach_the_dashboard_hour_by_hour(engine: Engine) {
     let now = clock.now();
     let hour_ago = now - Duration::minutes(61);
     // [frames, in view, peak, appeared]
+    let mut feed = state.feed.subscribe();
     q10_core::camera::record_counts(state, id, hour_ago, &[("person", [30, 60, 3, 4]), ("car", [30, 30, 1, 2])])
         .await
         .unwrap();
+    let live = feed.try_recv().expect("the live feed hears of the counts");
+    assert_eq!((live.kind, live.id, live.ward.as_deref()), ("camera.counts", id, Some("27211")));
     q10_core::camera::record_counts(state, id, now, &[("person", [30, 30, 2, 5])]).await.unwrap();
     q10_core::camera::record_counts(state, id, now - Duration::days(2), &[("person", [1, 1, 1, 9])]).await.unwrap();
 

@@ -7,6 +7,7 @@ import { $, api, currentLang, el, followFeed, setupLang, staffSession, t, unitNa
 import { fitWidth, timeChart } from "../chart.js";
 import { ConsoleMap } from "./map.js";
 import { cameraPlaced, fillCameraSelects, loadCameras, renderCameraLayer, setupCameras } from "./cameras.js";
+import { countsArrived } from "./wall.js";
 import "./text.js";
 
 const READERS = ["admin", "operator", "district_official", "ward_official"];
@@ -410,15 +411,17 @@ async function register(ev) {
   }
 }
 
-// A complaint's change redraws the complaints layer; an alert's, the lists and the map; a feed
-// that fell behind or came back after a drop, everything.
+// A complaint's change redraws the complaints layer; an alert's, the lists and the map; a
+// camera's new counts, its tile on the wall; a feed that fell behind or came back after a drop,
+// everything.
 function listen() {
   const reload = (e) => {
     if (e && e.type && e.type.startsWith("complaint.")) return loadComplaints();
+    if (e && e.type === "camera.counts") return countsArrived(e.id);
     if (e && e.type === "alert.raised") raised.add(e.id);
     return Promise.all([loadAlerts(), loadSensors(), loadComplaints(), loadCameras()]);
   };
-  followFeed(["alert.raised", "alert.changed", "complaint.created", "complaint.changed"], reload, (on) => {
+  followFeed(["alert.raised", "alert.changed", "complaint.created", "complaint.changed", "camera.counts"], reload, (on) => {
     live = on;
     renderLive();
   });

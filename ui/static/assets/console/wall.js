@@ -1,6 +1,6 @@
 // The camera wall: live pictures of the cameras an operator chose to watch, each over WHEP from
 // the relay (the camera's own H.264, no transcoding), with what counting sees in the current
-// minute, and its counting areas drawn over it. The core hands out a short-lived token per camera
+// minute (shown as the live feed announces them), and its counting areas drawn over it. The core hands out a short-lived token per camera
 // and notes who watched; closing a tile ends its session.
 
 import { $, api, el, t } from "../common.js";
@@ -10,8 +10,8 @@ import { drawAreas, stage } from "./areas.js";
 const MAX_TILES = 9;
 /// How long to wait for the browser's own network candidates before offering anyway.
 const GATHER_MS = 2000;
-/// How often a tile's counts are read again.
-const COUNTS_MS = 10_000;
+/// How often a tile's counts are read again when the live feed has said nothing.
+const COUNTS_MS = 60_000;
 const KINDS = ["person", "bicycle", "motorcycle", "car", "bus", "truck"];
 
 const tiles = new Map();
@@ -38,8 +38,8 @@ export async function toggleWatch(c) {
   const tile = el("figure", { class: "tile", "data-camera": c.code }, [
     stage(c, video), el("figcaption", {}, [el("strong", { text: c.name }), " ", status, " ", stop, counts]),
   ]);
-  const entry = { tile, pc: null, session: null, token: null, timer: null };
   const refresh = () => showCounts(c, counts);
+  const entry = { tile, pc: null, session: null, token: null, timer: null, refresh };
   refresh();
   entry.timer = setInterval(refresh, COUNTS_MS);
   tiles.set(c.id, entry);
@@ -106,6 +106,11 @@ function close(id) {
   hangUp(entry);
   entry.tile.remove();
   $("camera-wall").hidden = tiles.size === 0;
+}
+
+// The live feed says a camera has new counts: its tile shows them.
+export function countsArrived(id) {
+  tiles.get(id)?.refresh();
 }
 
 // Ends a live session begun by play.
