@@ -1,9 +1,8 @@
-//! When a kiosk left alone wipes what the last person did: after `idle` without a touch it asks
-//! "still there?" and counts down `warn`; a touch in that time carries on, the end of it resets
-//! (forms, search, dossier codes, a call, language and text size). Time is an input, so the
-//! controller and the tests drive it alike.
-
-use std::time::{Duration, Instant};
+//! When a kiosk left alone wipes what the last person did: after the idle time without a touch
+//! it asks "still there?" and counts the seconds down; a touch in that time carries on, the end of
+//! the countdown resets (forms, search, dossier codes, a call, language and text size). The rule,
+//! fed with what happened (a touch, the idle time passing, a second passing), so the interface's
+//! timers and the tests drive it alike.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Idle {
@@ -16,47 +15,49 @@ pub enum Idle {
 }
 
 #[derive(Debug, Clone)]
-pub struct IdleTimer {
-    idle: Duration,
-    warn: Duration,
-    last_touch: Instant,
+pub struct Session {
+    /// Seconds the question waits.
+    warn: u64,
+    /// Seconds left while asking.
+    left: Option<u64>,
     /// Whether there is a session to wipe (none on the attract screen).
     in_use: bool,
 }
 
-impl IdleTimer {
-    pub fn new(idle: Duration, warn: Duration, now: Instant) -> IdleTimer {
-        IdleTimer { idle, warn, last_touch: now, in_use: false }
+impl Session {
+    pub fn new(warn_seconds: u64) -> Session {
+        Session { warn: warn_seconds.max(1), left: None, in_use: false }
     }
 
-    /// A touch, a key or speech: someone is there.
-    pub fn touched(&mut self, now: Instant) {
-        self.last_touch = now;
+    /// A touch, a key or speech: someone is there. The idle time starts again.
+    pub fn touched(&mut self) {
         self.in_use = true;
+        self.left = None;
     }
 
-    /// Where things stand at `now`. After `Reset` the timer waits for the next touch.
-    pub fn check(&mut self, now: Instant) -> Idle {
+    /// The idle time passed without a touch.
+    pub fn quiet(&mut self) -> Idle {
         if !self.in_use {
             return Idle::Active;
         }
-        let quiet = now.saturating_duration_since(self.last_touch);
-        if quiet < self.idle {
-            return Idle::Active;
-        }
-        let asked = quiet - self.idle;
-        if asked < self.warn {
-            // Rounded up: "10" shows for the whole first second.
-            let left = self.warn - asked;
-            return Idle::Asking(left.as_secs() + u64::from(left.subsec_nanos() > 0));
-        }
-        self.in_use = false;
-        Idle::Reset
+        self.left = Some(self.warn);
+        Idle::Asking(self.warn)
     }
 
-    pub fn set_times(&mut self, idle: Duration, warn: Duration) {
-        self.idle = idle;
-        self.warn = warn;
+    /// A second passed while asking.
+    pub fn second(&mut self) -> Idle {
+        match self.left {
+            None => Idle::Active,
+            Some(n) if n <= 1 => {
+                self.left = None;
+                self.in_use = false;
+                Idle::Reset
+            }
+            Some(n) => {
+                self.left = Some(n - 1);
+                Idle::Asking(n - 1)
+            }
+        }
     }
 }
 
@@ -66,19 +67,17 @@ mod tests {
 
     #[test]
     fn a_kiosk_left_alone_asks_then_resets_once() {
-        let t0 = Instant::now();
-        let s = Duration::from_secs;
-        let mut t = IdleTimer::new(s(60), s(10), t0);
-        assert_eq!(t.check(t0 + s(600)), Idle::Active, "nothing to wipe before anyone touched it");
-        t.touched(t0);
-        assert_eq!(t.check(t0 + s(59)), Idle::Active);
-        assert_eq!(t.check(t0 + s(60)), Idle::Asking(10));
-        assert_eq!(t.check(t0 + s(65) + Duration::from_millis(500)), Idle::Asking(5));
+        let mut s = Session::new(3);
+        assert_eq!(s.quiet(), Idle::Active, "nothing to wipe before anyone touched it");
+        s.touched();
+        assert_eq!(s.quiet(), Idle::Asking(3));
+        assert_eq!(s.second(), Idle::Asking(2));
         // A touch while asking carries on.
-        t.touched(t0 + s(66));
-        assert_eq!(t.check(t0 + s(70)), Idle::Active);
-        assert_eq!(t.check(t0 + s(126)), Idle::Asking(10));
-        assert_eq!(t.check(t0 + s(136)), Idle::Reset);
-        assert_eq!(t.check(t0 + s(137)), Idle::Active, "reset once, then back to waiting");
+        s.touched();
+        assert_eq!(s.second(), Idle::Active);
+        assert_eq!(s.quiet(), Idle::Asking(3));
+        assert_eq!((s.second(), s.second(), s.second()), (Idle::Asking(2), Idle::Asking(1), Idle::Reset));
+        assert_eq!(s.second(), Idle::Active, "reset once");
+        assert_eq!(s.quiet(), Idle::Active, "then back to waiting for someone");
     }
 }

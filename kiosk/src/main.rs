@@ -1,6 +1,7 @@
-//! `q10-kiosk`: the street kiosk's program. `import-osm` makes the kiosk's map from
-//! OpenStreetMap; `route` prints walking directions on it; `bench-route` times route queries;
-//! `check-in` checks that the kiosk reaches the core with its machine account.
+//! `q10-kiosk`: the street kiosk's program. `run` opens the kiosk's window; `import-osm` makes
+//! the kiosk's map from OpenStreetMap; `route` prints walking directions on it; `bench-route`
+//! times route queries; `check-in` checks that the kiosk reaches the core with its machine
+//! account.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -21,11 +22,29 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Open the kiosk (full screen on a kiosk; a window elsewhere).
+    Run {
+        /// The kiosk's map (made by import-osm).
+        #[arg(long, env = "Q10_KIOSK_MAP")]
+        map: PathBuf,
+        /// Where the kiosk stands: longitude,latitude (the middle of the map unless given).
+        #[arg(long, env = "Q10_KIOSK_AT", value_delimiter = ',', allow_negative_numbers = true)]
+        at: Option<Vec<f64>>,
+        /// Base URL of the core, for e-services.
+        #[arg(long, env = "Q10_KIOSK_CORE")]
+        core: Option<String>,
+        /// Seconds without a touch before asking "still there?".
+        #[arg(long, default_value_t = 90)]
+        idle_seconds: u64,
+        /// Seconds the question waits before the screen starts afresh.
+        #[arg(long, default_value_t = 15)]
+        warn_seconds: u64,
+    },
     /// Make the kiosk's map from an OpenStreetMap extract (.osm XML or .osm.pbf).
     ImportOsm {
         file: PathBuf,
         /// The area to keep: west,south,east,north in degrees.
-        #[arg(long, value_delimiter = ',', num_args = 4, required = true)]
+        #[arg(long, value_delimiter = ',', required = true, allow_negative_numbers = true)]
         bbox: Vec<f64>,
         /// Where to write the map.
         #[arg(long)]
@@ -39,7 +58,7 @@ enum Command {
         #[arg(long)]
         map: PathBuf,
         /// Where the walk starts: longitude,latitude.
-        #[arg(long, value_delimiter = ',', num_args = 2, required = true)]
+        #[arg(long, value_delimiter = ',', required = true, allow_negative_numbers = true)]
         from: Vec<f64>,
         /// A place's name, with or without accents.
         to: String,
@@ -70,7 +89,25 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Args::parse().command {
+        Command::Run { map, at, core, idle_seconds, warn_seconds } => {
+            use slint::ComponentHandle;
+            anyhow::ensure!(at.as_ref().is_none_or(|a| a.len() == 2), "--at is longitude,latitude");
+            let map = std::rc::Rc::new(MapData::load(&map)?);
+            let b = map.meta.bbox;
+            let here = at.map_or([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0], |a| [a[0], a[1]]);
+            let window = q10_kiosk::MainWindow::new()?;
+            let kiosk = q10_kiosk::controllers::Kiosk {
+                map,
+                here,
+                core,
+                idle: std::time::Duration::from_secs(idle_seconds),
+                warn: std::time::Duration::from_secs(warn_seconds),
+            };
+            let _running = q10_kiosk::controllers::setup(&window, kiosk);
+            window.run()?;
+        }
         Command::ImportOsm { file, bbox, out, licence } => {
+            anyhow::ensure!(bbox.len() == 4, "--bbox is west,south,east,north");
             let meta = Meta { source: file.display().to_string(), licence, ..Meta::default() };
             let map = q10_kiosk::osm::import(&file, [bbox[0], bbox[1], bbox[2], bbox[3]], meta)?;
             map.save(&out)?;
@@ -85,6 +122,7 @@ fn main() -> anyhow::Result<()> {
             );
         }
         Command::Route { map, from, to } => {
+            anyhow::ensure!(from.len() == 2, "--from is longitude,latitude");
             let map = MapData::load(&map)?;
             let place = *search(&map.places, &to, 1).first().with_context(|| format!("no place is called '{to}'"))?;
             let route = Router::new(&map)

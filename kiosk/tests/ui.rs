@@ -1,0 +1,146 @@
+//! The kiosk's interface, headless (Slint's testing backend, mock time), driven as a person
+//! would through the controls' accessible names: every page reached, the language switched, a
+//! place found without accents and the walk there told, and a session left alone wiped.
+
+use std::path::Path;
+use std::rc::Rc;
+use std::time::Duration;
+
+use i_slint_backend_testing::{ElementHandle, mock_elapsed_time};
+use q10_kiosk::controllers::{Kiosk, app::Running, setup};
+use q10_kiosk::map::Meta;
+use q10_kiosk::{AppAdapter, MainWindow, Page, PlacesAdapter, Theme};
+use slint::{ComponentHandle, Model};
+
+fn kiosk() -> (MainWindow, Running) {
+    i_slint_backend_testing::init_no_event_loop();
+    let fixture = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/district.osm"));
+    let meta = Meta { licence: "test data".into(), ..Meta::default() };
+    let map = q10_kiosk::osm::import(fixture, [106.6, 10.7, 106.7, 10.8], meta).unwrap();
+    let window = MainWindow::new().unwrap();
+    let running = setup(
+        &window,
+        Kiosk {
+            map: Rc::new(map),
+            // The west end of Đường A.
+            here: [106.6600, 10.7700],
+            core: None,
+            idle: Duration::from_secs(60),
+            warn: Duration::from_secs(10),
+        },
+    );
+    window.show().unwrap();
+    (window, running)
+}
+
+fn find(w: &MainWindow, label: &str) -> Option<ElementHandle> {
+    ElementHandle::find_by_accessible_label(w, label).next()
+}
+
+fn press(w: &MainWindow, label: &str) {
+    find(w, label).unwrap_or_else(|| panic!("no control named '{label}'")).invoke_accessible_default_action();
+    mock_elapsed_time(Duration::from_millis(50));
+}
+
+/// The texts on screen now.
+fn texts(w: &MainWindow) -> Vec<String> {
+    i_slint_backend_testing::ElementQuery::from_root(w)
+        .match_descendants()
+        .find_all()
+        .into_iter()
+        .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn shows(w: &MainWindow, needle: &str) -> bool {
+    texts(w).iter().any(|t| t.contains(needle))
+}
+
+#[test]
+fn every_page_is_reached_by_its_name() {
+    let (w, _r) = kiosk();
+    assert_eq!(w.global::<AppAdapter>().get_page(), Page::Attract);
+    press(&w, "Chạm để bắt đầu / Touch to start");
+    assert_eq!(w.global::<AppAdapter>().get_page(), Page::Home);
+    press(&w, "Tìm địa điểm và đường đi bộ");
+    assert!(find(&w, "Tên địa điểm").is_some(), "the search field: {:?}", texts(&w));
+    press(&w, "Trang chủ");
+    press(&w, "Tra cứu hồ sơ");
+    assert!(find(&w, "Mã hồ sơ").is_some(), "the dossier code field: {:?}", texts(&w));
+    // Offline, a lookup says the office cannot be reached, and nothing else is lost.
+    find(&w, "Mã hồ sơ").unwrap().set_accessible_value("HS-123");
+    press(&w, "Tra cứu");
+    assert!(shows(&w, "Chưa kết nối được"), "{:?}", texts(&w));
+    assert_eq!(find(&w, "Mã hồ sơ").unwrap().accessible_value().as_deref(), Some("HS-123"));
+}
+
+#[test]
+fn the_language_switch_changes_every_text() {
+    let (w, _r) = kiosk();
+    press(&w, "Chạm để bắt đầu / Touch to start");
+    assert!(shows(&w, "Chúng tôi có thể giúp gì?"));
+    press(&w, "Tiếng Việt / English");
+    assert!(shows(&w, "How can we help?"), "{:?}", texts(&w));
+    assert!(find(&w, "Home").is_some() && find(&w, "Trang chủ").is_none());
+    press(&w, "Tiếng Việt / English");
+    assert!(find(&w, "Trang chủ").is_some());
+}
+
+#[test]
+fn a_place_is_found_without_accents_and_the_walk_there_told() {
+    let (w, _r) = kiosk();
+    press(&w, "Chạm để bắt đầu / Touch to start");
+    press(&w, "Tìm địa điểm và đường đi bộ");
+    find(&w, "Tên địa điểm").unwrap().set_accessible_value("chua an quang");
+    mock_elapsed_time(Duration::from_millis(50));
+    let results = w.global::<PlacesAdapter>().get_results();
+    assert_eq!(results.row_count(), 1);
+    press(&w, "Chùa Ấn Quang · Chùa, nhà thờ");
+    let p = w.global::<PlacesAdapter>();
+    assert!(p.get_chosen());
+    // Along Đường A from this kiosk, then the last stretch from the nearest junction.
+    assert!(shows(&w, "Đi bộ:") && shows(&w, "Đường A"), "{:?}", texts(&w));
+    assert!(p.get_walk_metres() > 500 && p.get_walk_minutes() >= 7, "{} m", p.get_walk_metres());
+    assert!(!p.get_route_path().is_empty() && !p.get_streets_path().is_empty());
+    let qr = p.get_qr().size();
+    assert!(qr.width > 100 && qr.width == qr.height, "a QR code to take along: {qr:?}");
+    press(&w, "Trở lại danh sách địa điểm");
+    assert!(!w.global::<PlacesAdapter>().get_chosen());
+    // A name with no place.
+    find(&w, "Tên địa điểm").unwrap().set_accessible_value("san bay");
+    mock_elapsed_time(Duration::from_millis(50));
+    assert!(shows(&w, "Không có địa điểm nào tên như vậy."), "{:?}", texts(&w));
+}
+
+#[test]
+fn a_session_left_alone_is_asked_about_then_wiped() {
+    let (w, _r) = kiosk();
+    press(&w, "Chạm để bắt đầu / Touch to start");
+    press(&w, "Tiếng Việt / English");
+    press(&w, "Large text");
+    press(&w, "Find a place and walk there");
+    find(&w, "Name of a place").unwrap().set_accessible_value("pho");
+    mock_elapsed_time(Duration::from_millis(50));
+    assert!(w.global::<Theme>().get_large_text());
+    // A minute without a touch: the question, counting down.
+    mock_elapsed_time(Duration::from_secs(60));
+    assert_eq!(w.global::<AppAdapter>().get_asking(), 10);
+    assert!(shows(&w, "Are you still there?"), "{:?}", texts(&w));
+    mock_elapsed_time(Duration::from_secs(1));
+    assert_eq!(w.global::<AppAdapter>().get_asking(), 9);
+    // Still here: carry on, nothing lost.
+    press(&w, "I am still here");
+    assert_eq!(w.global::<AppAdapter>().get_asking(), 0);
+    assert_eq!(w.global::<PlacesAdapter>().get_query(), "pho");
+    // Then left alone for good: everything wiped.
+    mock_elapsed_time(Duration::from_secs(60));
+    for _ in 0..10 {
+        mock_elapsed_time(Duration::from_secs(1));
+    }
+    assert_eq!(w.global::<AppAdapter>().get_page(), Page::Attract);
+    assert_eq!(w.global::<AppAdapter>().get_language(), "vi");
+    assert!(!w.global::<Theme>().get_large_text());
+    assert_eq!(w.global::<PlacesAdapter>().get_query(), "");
+    assert_eq!(w.global::<PlacesAdapter>().get_results().row_count(), 0);
+}
