@@ -141,9 +141,8 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Places> {
     let (hx, hy) = places.spot(kiosk.here);
     a.set_here_x(hx);
     a.set_here_y(hy);
-    let meta = &places.map.meta;
-    let credit = if meta.approximate { format!("{} (approximate)", meta.licence) } else { meta.licence.clone() };
-    a.set_credit(credit.into());
+    a.set_credit(places.map.meta.licence.as_str().into());
+    a.set_approximate(places.map.meta.approximate);
     let last = Rc::new(RefCell::new(String::new()));
     let (w, p) = (window.as_weak(), places.clone());
     a.on_search(move |q| {
