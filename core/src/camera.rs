@@ -371,36 +371,6 @@ pub async fn record_counts(
     Ok(())
 }
 
-/// A minute's count as a FIWARE smart data model: CrowdFlowObserved for people,
-/// TrafficFlowObserved for vehicles (NGSI-LD key-values).
-pub fn fiware(c: &CameraRow, r: &CameraCount) -> serde_json::Value {
-    let to = r.minute + Duration::minutes(1);
-    let fmt = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let stamp = r.minute.unix_timestamp();
-    let mut e = serde_json::json!({
-        "dateObservedFrom": fmt(r.minute),
-        "dateObservedTo": fmt(to),
-        "refDevice": format!("urn:ngsi-ld:Device:q10-camera-{}", c.code),
-        "name": c.name,
-    });
-    if let (Some(lon), Some(lat)) = (c.lon, c.lat) {
-        e["location"] = serde_json::json!({ "type": "Point", "coordinates": [lon, lat] });
-    }
-    if r.kind == "person" {
-        e["id"] = format!("urn:ngsi-ld:CrowdFlowObserved:q10-{}-{stamp}", c.code).into();
-        e["type"] = "CrowdFlowObserved".into();
-        e["peopleCount"] = r.appeared.into();
-        e["occupancy"] = r.mean.into();
-    } else {
-        e["id"] = format!("urn:ngsi-ld:TrafficFlowObserved:q10-{}-{}-{stamp}", c.code, r.kind).into();
-        e["type"] = "TrafficFlowObserved".into();
-        e["vehicleType"] = if r.kind == "truck" { "lorry" } else { r.kind.as_str() }.into();
-        e["intensity"] = r.appeared.into();
-        e["occupancy"] = r.mean.into();
-    }
-    e
-}
-
 pub fn count_view(r: CountRow) -> CameraCount {
     let mean = if r.frames > 0 { r.in_view as f64 / r.frames as f64 } else { 0.0 };
     CameraCount { minute: r.minute, kind: r.kind, frames: r.frames, mean, peak: r.peak, appeared: r.appeared }

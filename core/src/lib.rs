@@ -13,6 +13,7 @@ pub mod demo;
 pub mod dossier;
 pub mod error;
 pub mod feed;
+pub mod fiware;
 pub mod footage;
 pub mod http;
 pub mod jurisdiction;

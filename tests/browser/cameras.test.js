@@ -165,6 +165,16 @@ test("an operator registers a camera on the map, switches it off and moves it; i
   console.log(`footage: played back to ${played.at.toFixed(1)} s`);
   assert.deepEqual([played.width, played.height], [640, 360], "the recorded picture");
   assert.ok(played.at >= 1, `the footage plays: ${played.at} s`);
+  // Jumping within the range, at the keyboard: it plays again from that moment.
+  const from = async () => {
+    const src = await page.locator("#f-video").getAttribute("src");
+    return new Date(decodeURIComponent(/from=([^&]+)/.exec(src)[1])).getTime();
+  };
+  const start = await from();
+  await page.locator("#f-seek").focus();
+  await page.keyboard.press("ArrowRight");
+  await until("the jump", async () => (await from()) !== start);
+  assert.equal((await from()) - start, 10_000, "ten seconds in");
   await page.locator("#f-close").click();
 
   // Counting areas drawn on the live picture: a line by two clicks, a zone typed at the keyboard.

@@ -357,6 +357,34 @@ async fn zones_and_lines_are_kept_checked_and_counted(engine: Engine) {
         [("Vạch dừng", "motorcycle", 0.0, 0, 15, 5), ("Vỉa hè", "person", 1.5, 3, 0, 0)],
         "the last hour, as last written: {counts}"
     );
+    // As FIWARE: the zone's most people at once, the line's motorbikes each way.
+    let fiware = demo.get_json(&format!("/api/v1/cameras/{id}/counts/areas?format=fiware"), &ward).await;
+    let seen: Vec<(&str, &str, Option<i64>, Option<&str>)> = fiware
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let n = e["peopleCount"].as_i64().or(e["intensity"].as_i64());
+            (e["type"].as_str().unwrap(), e["name"].as_str().unwrap(), n, e["laneDirection"].as_str())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("TrafficFlowObserved", "Ngã tư 3/2 – Lý Thường Kiệt — Vạch dừng", Some(15), Some("forward")),
+            ("TrafficFlowObserved", "Ngã tư 3/2 – Lý Thường Kiệt — Vạch dừng", Some(5), Some("backward")),
+            ("CrowdFlowObserved", "Ngã tư 3/2 – Lý Thường Kiệt — Vỉa hè", Some(3), None),
+        ],
+        "{fiware}"
+    );
+    let crowd = &fiware[2];
+    assert_eq!(crowd["congested"], Value::Null, "3 people is no crowd for a zone of 20: {crowd}");
+    assert!(crowd["id"].as_str().unwrap().starts_with("urn:ngsi-ld:CrowdFlowObserved:q10-p1-areas-a0-"), "{crowd}");
+    assert_eq!(fiware[0]["vehicleType"], "motorcycle");
+    let (from, to) = (crowd["dateObservedFrom"].as_str().unwrap(), crowd["dateObservedTo"].as_str().unwrap());
+    assert_eq!(crowd["dateObserved"], format!("{from}/{to}"));
+    let res = demo.get(&format!("/api/v1/cameras/{id}/counts/areas?format=ngsi"), &ward).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let day = demo.get_json(&format!("/api/v1/cameras/{id}/counts/areas?minutes=1440"), &ward).await;
     assert_eq!(day.as_array().unwrap().len(), 4, "{day}");
     let res = demo.get(&format!("/api/v1/cameras/{id}/counts/areas?minutes=0"), &ward).send().await.unwrap();

@@ -119,6 +119,18 @@ async fn readings_past_a_threshold_raise_one_alert_that_operators_resolve(engine
     assert_eq!((alert["severity"].as_str(), alert["condition"].as_str()), (Some("critical"), Some("high")));
     assert_eq!(alert["value"].as_f64(), Some(33.5));
     assert_eq!(alerts(&demo, &operator).await.len(), 2, "the district's operator sees both");
+    // As FIWARE Alert entities, for a city platform.
+    let fiware = demo.get_json("/api/v1/alerts?format=fiware", &ward).await;
+    let e = &fiware[0];
+    assert_eq!(fiware.as_array().unwrap().len(), 1, "{fiware}");
+    assert_eq!(e["id"], format!("urn:ngsi-ld:Alert:q10-{id}"));
+    let fields = ["type", "category", "subCategory", "severity", "alertSource"].map(|k| e[k].as_str().unwrap());
+    assert_eq!(
+        fields,
+        ["Alert", "environment", "highTemperature", "critical", "urn:ngsi-ld:Device:q10-sensor-p1-server-temp"]
+    );
+    assert_eq!(e["location"]["coordinates"], json!([106.667, 10.768]));
+    assert_eq!((e["dateIssued"].is_string(), e["validTo"].is_null()), (true, true), "still hot: {e}");
     let far_alert = alerts(&demo, &operator).await.into_iter().find(|a| a["source_id"] == far["id"]).unwrap();
     let (status, _) = act(&demo, &ward, far_alert["id"].as_i64().unwrap(), json!({ "action": "acknowledge" })).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another ward's alert");

@@ -232,19 +232,24 @@ pub(super) async fn counts(
     ApiQuery(q): ApiQuery<CountsQuery>,
 ) -> Result<Json<serde_json::Value>> {
     let minutes = back(q.minutes)?;
-    let fiware = match q.format.as_deref() {
-        None => false,
-        Some("fiware") => true,
-        Some(_) => return Err(Error::invalid("format", "only fiware, or none")),
-    };
+    let fiware = fiware_format(q.format.as_deref())?;
     let c = readable(&state, &who, id).await?;
     let since = state.now() - time::Duration::minutes(minutes);
     let rows: Vec<CameraCount> =
         state.store.camera_counts(id, since).await?.into_iter().map(camera::count_view).collect();
     if fiware {
-        return Ok(Json(serde_json::Value::Array(rows.iter().map(|r| camera::fiware(&c, r)).collect())));
+        return Ok(Json(serde_json::Value::Array(rows.iter().map(|r| crate::fiware::count(&c, r)).collect())));
     }
     Ok(Json(serde_json::to_value(rows).map_err(|e| Error::Internal(e.into()))?))
+}
+
+/// Whether `format` asks for FIWARE smart data models.
+pub(super) fn fiware_format(format: Option<&str>) -> Result<bool> {
+    match format {
+        None => Ok(false),
+        Some("fiware") => Ok(true),
+        Some(_) => Err(Error::invalid("format", "only fiware, or none")),
+    }
 }
 
 /// How far back counts are read: `minutes` (1 to 1440), 60 unless given.
@@ -262,6 +267,8 @@ fn back(minutes: Option<i64>) -> Result<i64> {
 pub(super) struct AreaCountsQuery {
     /// How far back, in minutes (1 to 1440; 60 unless given).
     minutes: Option<i64>,
+    /// `fiware` for FIWARE smart data models (CrowdFlowObserved, TrafficFlowObserved).
+    format: Option<String>,
 }
 
 /// What counting saw in each of the camera's zones and lines, minute by minute and kind by kind:
@@ -275,10 +282,15 @@ pub(super) async fn area_counts(
     Caller(who): Caller,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<AreaCountsQuery>,
-) -> Result<Json<Vec<CameraAreaCount>>> {
+) -> Result<Json<serde_json::Value>> {
     let minutes = back(q.minutes)?;
-    readable(&state, &who, id).await?;
+    let fiware = fiware_format(q.format.as_deref())?;
+    let c = readable(&state, &who, id).await?;
     let since = state.now() - time::Duration::minutes(minutes);
-    let rows = state.store.camera_area_counts(id, since).await?;
-    Ok(Json(rows.into_iter().map(camera::areas::count_view).collect()))
+    let rows: Vec<CameraAreaCount> =
+        state.store.camera_area_counts(id, since).await?.into_iter().map(camera::areas::count_view).collect();
+    if fiware {
+        return Ok(Json(serde_json::Value::Array(crate::fiware::area_counts(&c, &rows)?)));
+    }
+    Ok(Json(serde_json::to_value(rows).map_err(|e| Error::Internal(e.into()))?))
 }

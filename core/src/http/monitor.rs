@@ -113,6 +113,9 @@ pub(super) async fn readings(
 pub(super) struct AlertQuery {
     /// Only alerts in this status; all unless given.
     status: Option<AlertStatus>,
+    /// `fiware` for FIWARE Alert entities (crowds and the sensor thresholds the model has a
+    /// sub-category for; others are left out).
+    format: Option<String>,
 }
 
 /// Alerts of the caller's jurisdiction, newest first (at most 500).
@@ -122,14 +125,18 @@ pub(super) async fn alerts(
     State(state): State<AppState>,
     Caller(who): Caller,
     ApiQuery(q): ApiQuery<AlertQuery>,
-) -> Result<Json<Vec<Alert>>> {
+) -> Result<Json<serde_json::Value>> {
+    let fiware = super::cameras::fiware_format(q.format.as_deref())?;
     let mut out = Vec::new();
     for a in state.store.alerts(q.status.map(AlertStatus::as_str), 500).await? {
         if monitor::may_read(&state, &who, a.jurisdiction_id).await? {
             out.push(monitor::alert_view(a)?);
         }
     }
-    Ok(Json(out))
+    if fiware {
+        return Ok(Json(serde_json::Value::Array(crate::fiware::alerts(&state, &out).await?)));
+    }
+    Ok(Json(serde_json::to_value(out).map_err(|e| Error::Internal(e.into()))?))
 }
 
 /// Acknowledges, assigns or resolves an alert.

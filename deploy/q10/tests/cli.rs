@@ -367,6 +367,14 @@ async fn a_camera_showing_a_person_is_counted_and_a_crowd_raises_an_alert() {
     })
     .await;
     assert_eq!(alert["value"], 1.0, "{alert}");
+    let fiware = get(url("alerts?format=fiware")).await;
+    let crowd =
+        fiware.as_array().unwrap().iter().find(|e| e["subCategory"] == "crowdRisk").expect("a FIWARE crowd alert");
+    assert_eq!(
+        (crowd["category"].as_str(), crowd["alertSource"].as_str()),
+        (Some("security"), Some("urn:ngsi-ld:Device:q10-camera-crowd-cam")),
+        "{crowd}"
+    );
     // Zones and a line drawn on the running camera reach counting without restarting it.
     let areas = json!([
         { "name": "Lối đi", "shape": "zone", "points": [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],

@@ -47,7 +47,8 @@ pub struct CountingOptions {
     pub threads: usize,
     /// Frames waiting per thread before new ones are dropped.
     pub queue: usize,
-    /// The least detector confidence that counts.
+    /// The least detector confidence that counts (detections down to half of it carry on an
+    /// object already followed).
     pub min_score: f32,
 }
 
@@ -118,13 +119,13 @@ impl Counter {
         let env = environment(&options.runtime)?;
         let mut queues = Vec::new();
         for i in 0..options.threads.max(1) {
-            let detector = Detector::load(&env, &options.model, 1, options.min_score)?;
+            let detector = Detector::load(&env, &options.model, 1, track::doubtful(options.min_score))?;
             let (tx, rx) = sync::sync_channel(options.queue.max(1));
             let out = out.clone();
-            let motion = options.motion;
+            let (motion, min_score) = (options.motion, options.min_score);
             std::thread::Builder::new()
                 .name(format!("q10-count-{i}"))
-                .spawn(move || work(detector, rx, out, motion))
+                .spawn(move || work(detector, rx, out, motion, min_score))
                 .map_err(|e| CountingError::Runtime(e.to_string()))?;
             queues.push(tx);
         }
@@ -194,13 +195,20 @@ pub fn environment(runtime: &std::path::Path) -> Result<Environment, CountingErr
 struct Seen {
     decoder: Decoder,
     thumbnail: Option<image::GrayImage>,
+    /// What the last detection found (kept by the tracker).
     last: Vec<detect::Detection>,
     tracker: track::Tracker,
     /// The areas counted in.
     areas: Option<Areas>,
 }
 
-fn work(mut detector: Detector, jobs: sync::Receiver<Job>, out: mpsc::UnboundedSender<Observation>, motion: f32) {
+fn work(
+    mut detector: Detector,
+    jobs: sync::Receiver<Job>,
+    out: mpsc::UnboundedSender<Observation>,
+    motion: f32,
+    min_score: f32,
+) {
     let mut cameras: HashMap<i64, Seen> = HashMap::new();
     while let Ok(job) = jobs.recv() {
         let seen = match cameras.entry(job.camera) {
@@ -219,7 +227,7 @@ fn work(mut detector: Detector, jobs: sync::Receiver<Job>, out: mpsc::UnboundedS
                 }
             },
         };
-        match analyse(&mut detector, seen, &job, motion) {
+        match analyse(&mut detector, seen, &job, motion, min_score) {
             Ok(o) => {
                 if out.send(o).is_err() {
                     return;
@@ -245,7 +253,13 @@ pub fn decode(decoder: &mut Decoder, annex_b: &[u8]) -> Result<RgbImage, Countin
     RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| CountingError::Decode("bad picture size".into()))
 }
 
-fn analyse(detector: &mut Detector, seen: &mut Seen, job: &Job, motion: f32) -> Result<Observation, CountingError> {
+fn analyse(
+    detector: &mut Detector,
+    seen: &mut Seen,
+    job: &Job,
+    motion: f32,
+    min_score: f32,
+) -> Result<Observation, CountingError> {
     let started = Instant::now();
     let picture = decode(&mut seen.decoder, &job.frame.data)?;
     let decoded = started.elapsed();
@@ -253,22 +267,28 @@ fn analyse(detector: &mut Detector, seen: &mut Seen, job: &Job, motion: f32) -> 
     let thumb = track::thumbnail(&picture);
     let still = seen.thumbnail.as_ref().is_some_and(|before| track::motion(before, &thumb) < motion);
     seen.thumbnail = Some(thumb);
-    let mut detect_time = None;
-    if still {
-        metrics::counter!("q10_counting_frames_still_total").increment(1);
-    } else {
-        let t = Instant::now();
-        seen.last = detector.detect(&picture)?;
-        let took = t.elapsed();
-        metrics::histogram!("q10_counting_detect_seconds").record(took.as_secs_f64());
-        detect_time = Some(took);
-    }
-    metrics::counter!("q10_counting_frames_analysed_total").increment(1);
     if seen.areas.as_ref().is_none_or(|a| !Arc::ptr_eq(a, &job.areas)) {
         seen.tracker.forget_crossings();
         seen.areas = Some(job.areas.clone());
     }
     let size = picture.dimensions();
+    let mut detect_time = None;
+    let mut appeared = [0; 6];
+    let mut crossed = Vec::new();
+    if still {
+        metrics::counter!("q10_counting_frames_still_total").increment(1);
+    } else {
+        let t = Instant::now();
+        let found = detector.detect(&picture)?;
+        let took = t.elapsed();
+        metrics::histogram!("q10_counting_detect_seconds").record(took.as_secs_f64());
+        detect_time = Some(took);
+        let step = seen.tracker.update(&found, min_score, size, &job.areas);
+        seen.last = step.kept;
+        appeared = step.appeared;
+        crossed = step.crossed;
+    }
+    metrics::counter!("q10_counting_frames_analysed_total").increment(1);
     let mut in_view = [0u32; 6];
     let mut area_counts = vec![AreaCount::default(); job.areas.len()];
     for d in &seen.last {
@@ -280,15 +300,10 @@ fn analyse(detector: &mut Detector, seen: &mut Seen, job: &Job, motion: f32) -> 
             }
         }
     }
-    let mut appeared = [0; 6];
-    if !still {
-        let step = seen.tracker.update(&seen.last, size, &job.areas);
-        appeared = step.appeared;
-        for (a, kind, forward) in step.crossed {
-            let count = &mut area_counts[a];
-            let way = if forward { &mut count.forward } else { &mut count.back };
-            way[kind.index()] += 1;
-        }
+    for (a, kind, forward) in crossed {
+        let count = &mut area_counts[a];
+        let way = if forward { &mut count.forward } else { &mut count.back };
+        way[kind.index()] += 1;
     }
     Ok(Observation {
         camera: job.camera,

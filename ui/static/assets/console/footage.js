@@ -1,13 +1,16 @@
 // Recorded footage of a camera, for administrators, operators and district officials: the
-// stretches recorded in the last day, a time range played back in the page, and the same range
-// exported as an MP4 file under an investigation's case reference. The server writes each
-// playback and export to the audit log.
+// stretches recorded in the last day, a time range played back in the page (with a slider to jump
+// within it: the footage streams as it is read, so a jump plays again from that moment), and the
+// same range exported as an MP4 file under an investigation's case reference. The server writes
+// each playback and export to the audit log.
 
 import { $, api, el, t, when } from "../common.js";
 
 const MINUTES = [5, 15, 60];
 
 let camera = null;
+// The range being played: its start and end (Dates).
+let playing = null;
 
 export function setupFootage() {
   const d = $("f-minutes");
@@ -19,17 +22,32 @@ export function setupFootage() {
   });
   $("f-export").addEventListener("click", exportClip);
   $("f-close").addEventListener("click", closeFootage);
+  $("f-seek").addEventListener("input", () => {
+    if (playing) $("f-seek-at").textContent = when(new Date(playing.start.getTime() + $("f-seek").value * 1000));
+  });
+  $("f-seek").addEventListener("change", () => {
+    if (playing) stream(new Date(playing.start.getTime() + $("f-seek").value * 1000), playing.end);
+  });
 }
 
-// The range the form says, or null with the reason shown.
-function range() {
+// The range the form says ({start, end}), or null with the reason shown.
+function span() {
   const start = $("f-from").value ? new Date($("f-from").value) : null;
   if (!start || Number.isNaN(start.getTime())) {
     fail(t("footageNoStart"));
     return null;
   }
-  const end = new Date(start.getTime() + Number($("f-minutes").value) * 60000);
+  return { start, end: new Date(start.getTime() + Number($("f-minutes").value) * 60000) };
+}
+
+function query(start, end) {
   return `from=${encodeURIComponent(start.toISOString())}&to=${encodeURIComponent(end.toISOString())}`;
+}
+
+// The range the form says as a query, or null with the reason shown.
+function range() {
+  const s = span();
+  return s && query(s.start, s.end);
 }
 
 function fail(message) {
@@ -83,18 +101,32 @@ function closeFootage() {
   $("f-video").pause();
   $("f-video").removeAttribute("src");
   $("footage").hidden = true;
+  $("f-seek-row").hidden = true;
   camera = null;
+  playing = null;
 }
 
 function play() {
   $("footage-error").hidden = true;
-  const q = camera && range();
-  if (!q) return;
+  const s = camera && span();
+  if (!s) return;
+  playing = s;
+  const seek = $("f-seek");
+  seek.max = String(Math.round((s.end - s.start) / 1000));
+  seek.value = "0";
+  $("f-seek-at").textContent = when(s.start);
+  $("f-seek-row").hidden = false;
+  stream(s.start, s.end);
+}
+
+// Plays the camera's footage from `start` to `end`.
+function stream(start, end) {
+  $("footage-error").hidden = true;
   const video = $("f-video");
   video.hidden = false;
   video.setAttribute("aria-label", t("footageOf", { name: camera.name }));
   video.onerror = () => fail(t("footageNone"));
-  video.src = `/api/v1/cameras/${camera.id}/footage?${q}`;
+  video.src = `/api/v1/cameras/${camera.id}/footage?${query(start, end)}`;
   video.play().catch(() => {});
 }
 
