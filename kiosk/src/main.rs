@@ -1,4 +1,4 @@
-//! `q10-kiosk`: the street kiosk's program. `run` opens the kiosk's window; `import-osm` makes
+//! `q10-kiosk`: the street kiosk's program. `run` (the default) opens the kiosk's window; `import-osm` makes
 //! the kiosk's map from OpenStreetMap; `route` prints walking directions on it; `bench-route`
 //! times route queries; `check-in` checks that the kiosk reaches the core with its machine
 //! account.
@@ -16,23 +16,25 @@ use q10_kiosk::search::search;
 #[derive(Debug, Parser)]
 #[command(name = "q10-kiosk", version, about = "The Q10 street kiosk")]
 struct Args {
+    /// What to do; `run` with the demo's map unless told.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Open the kiosk (full screen on a kiosk; a window elsewhere).
     Run {
-        /// The kiosk's map (made by import-osm).
+        /// The kiosk's map (made by import-osm); the demo's map of District 10 unless given.
         #[arg(long, env = "Q10_KIOSK_MAP")]
-        map: PathBuf,
-        /// Where the kiosk stands: longitude,latitude (the middle of the map unless given).
+        map: Option<PathBuf>,
+        /// Where the kiosk stands: longitude,latitude (the middle of the map unless given; on
+        /// Đường 3 Tháng 2 on the demo's map).
         #[arg(long, env = "Q10_KIOSK_AT", value_delimiter = ',', allow_negative_numbers = true)]
         at: Option<Vec<f64>>,
         /// Base URL of the core, for e-services.
-        #[arg(long, env = "Q10_KIOSK_CORE")]
-        core: Option<String>,
+        #[arg(long, env = "Q10_KIOSK_CORE", default_value = "http://127.0.0.1:8080")]
+        core: String,
         /// Seconds without a touch before asking "still there?".
         #[arg(long, default_value_t = 90)]
         idle_seconds: u64,
@@ -88,18 +90,32 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    match Args::parse().command {
+    let command = Args::parse().command.unwrap_or(Command::Run {
+        map: None,
+        at: None,
+        core: "http://127.0.0.1:8080".into(),
+        idle_seconds: 90,
+        warn_seconds: 15,
+    });
+    match command {
         Command::Run { map, at, core, idle_seconds, warn_seconds } => {
             use slint::ComponentHandle;
             anyhow::ensure!(at.as_ref().is_none_or(|a| a.len() == 2), "--at is longitude,latitude");
-            let map = std::rc::Rc::new(MapData::load(&map)?);
-            let b = map.meta.bbox;
-            let here = at.map_or([(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0], |a| [a[0], a[1]]);
+            let (map, here) = match &map {
+                Some(path) => {
+                    let map = MapData::load(path)?;
+                    let b = map.meta.bbox;
+                    (map, [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0])
+                }
+                None => (q10_kiosk::demo::map()?, q10_kiosk::demo::KIOSK_AT),
+            };
+            let here = at.map_or(here, |a| [a[0], a[1]]);
+            let map = std::rc::Rc::new(map);
             let window = q10_kiosk::MainWindow::new()?;
             let kiosk = q10_kiosk::controllers::Kiosk {
                 map,
                 here,
-                core,
+                core: Some(core),
                 idle: std::time::Duration::from_secs(idle_seconds),
                 warn: std::time::Duration::from_secs(warn_seconds),
             };

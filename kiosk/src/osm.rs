@@ -45,6 +45,17 @@ pub fn import(path: &Path, bbox: [f64; 4], meta: Meta) -> anyhow::Result<MapData
     Ok(build(g, Meta { bbox, ..meta }))
 }
 
+/// Makes the map of what lies in `bbox` from OSM XML already in memory.
+pub fn import_xml(xml: &[u8], bbox: [f64; 4], meta: Meta) -> anyhow::Result<MapData> {
+    anyhow::ensure!(
+        bbox[0] < bbox[2] && bbox[1] < bbox[3],
+        "the box is west,south,east,north with west < east and south < north"
+    );
+    let inside = |p: [f64; 2]| (bbox[0]..=bbox[2]).contains(&p[0]) && (bbox[1]..=bbox[3]).contains(&p[1]);
+    let g = read_xml(xml, &inside).context("not OSM XML")?;
+    Ok(build(g, Meta { bbox, ..meta }))
+}
+
 fn read_pbf(path: &Path, inside: &dyn Fn([f64; 2]) -> bool) -> anyhow::Result<Gathered> {
     use osmpbf::{Element, ElementReader};
     let mut g = Gathered::default();

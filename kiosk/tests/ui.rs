@@ -1,6 +1,7 @@
 //! The kiosk's interface, headless (Slint's testing backend, mock time), driven as a person
 //! would through the controls' accessible names: every page reached, the language switched, a
-//! place found without accents and the walk there told, and a session left alone wiped.
+//! place found without accents and the walk there told, a problem placed on the map, and a
+//! session left alone wiped. (`deploy/q10/tests/kiosk.rs` drives it against a real core.)
 
 use std::path::Path;
 use std::rc::Rc;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use i_slint_backend_testing::{ElementHandle, mock_elapsed_time};
 use q10_kiosk::controllers::{Kiosk, app::Running, setup};
 use q10_kiosk::map::Meta;
-use q10_kiosk::{AppAdapter, MainWindow, Page, PlacesAdapter, Theme};
+use q10_kiosk::{AppAdapter, ComplaintAdapter, MainWindow, Page, PlacesAdapter, Theme};
 use slint::{ComponentHandle, Model};
 
 fn kiosk() -> (MainWindow, Running) {
@@ -29,6 +30,8 @@ fn kiosk() -> (MainWindow, Running) {
             warn: Duration::from_secs(10),
         },
     );
+    // A kiosk's screen.
+    window.window().set_size(slint::PhysicalSize::new(1280, 800));
     window.show().unwrap();
     (window, running)
 }
@@ -143,4 +146,32 @@ fn a_session_left_alone_is_asked_about_then_wiped() {
     assert!(!w.global::<Theme>().get_large_text());
     assert_eq!(w.global::<PlacesAdapter>().get_query(), "");
     assert_eq!(w.global::<PlacesAdapter>().get_results().row_count(), 0);
+}
+
+#[test]
+fn a_problem_is_placed_on_the_map_and_forgotten_with_the_session() {
+    let (w, _r) = kiosk();
+    press(&w, "Chạm để bắt đầu / Touch to start");
+    press(&w, "Phản ánh sự cố trên đường phố");
+    let c = w.global::<ComplaintAdapter>();
+    // Offline: the kinds of problem cannot be asked for, and nothing can be sent.
+    assert_eq!(c.get_loaded(), 2);
+    assert!(shows(&w, "Chưa kết nối được"), "{:?}", texts(&w));
+    let kiosk_spot = (c.get_point_x(), c.get_point_y());
+    assert!(kiosk_spot.0 > 0.0 && kiosk_spot.1 > 0.0, "the place starts at the kiosk: {kiosk_spot:?}");
+    // Touching the map moves the place there.
+    c.invoke_pick(250.0, 750.0);
+    assert!((c.get_point_x() - 250.0).abs() < 0.01 && (c.get_point_y() - 750.0).abs() < 0.01);
+    find(&w, "Nội dung sự cố").unwrap().set_accessible_value("Ổ gà giữa đường");
+    press(&w, "Gửi phản ánh");
+    assert_eq!(c.get_outcome(), 4, "no kind of problem chosen");
+    assert!(shows(&w, "Vui lòng chọn loại sự cố trước."), "{:?}", texts(&w));
+    // Left alone: what was typed and where are gone.
+    mock_elapsed_time(Duration::from_secs(60));
+    for _ in 0..10 {
+        mock_elapsed_time(Duration::from_secs(1));
+    }
+    assert_eq!(w.global::<AppAdapter>().get_page(), Page::Attract);
+    assert_eq!((c.get_description().as_str(), c.get_outcome()), ("", 0));
+    assert_eq!((c.get_point_x(), c.get_point_y()), kiosk_spot);
 }

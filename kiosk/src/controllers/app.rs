@@ -1,5 +1,6 @@
 //! The app's own controller: the language switch, and the idle timer that asks "still there?"
-//! and then wipes the session (page, forms, search, dossier code, language and text size).
+//! and then wipes the session (page, forms, search, dossier code and payment, complaint and its
+//! tracking code, language and text size).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,8 +28,16 @@ pub fn set_language(window: &MainWindow, lang: &str) {
     window.global::<AppAdapter>().set_language(lang.into());
 }
 
+/// What a session leaves in the pages, to wipe.
+#[derive(Clone)]
+pub struct Pages {
+    pub places: Rc<super::places::Places>,
+    pub complaints: Rc<super::complaint::Complaints>,
+    pub pay: Rc<super::pay::Pay>,
+}
+
 /// Everything a person did, gone: back to the attract screen as the kiosk started.
-pub fn wipe(window: &MainWindow, places: &super::places::Places) {
+pub fn wipe(window: &MainWindow, pages: &Pages) {
     let app = window.global::<AppAdapter>();
     app.set_page(Page::Attract);
     app.set_asking(0);
@@ -36,15 +45,18 @@ pub fn wipe(window: &MainWindow, places: &super::places::Places) {
     let theme = window.global::<Theme>();
     theme.set_large_text(false);
     theme.set_high_contrast(false);
-    places.clear(window);
+    pages.places.clear(window);
+    pages.complaints.clear(window);
+    pages.pay.clear(window);
     let dossier = window.global::<DossierAdapter>();
     dossier.set_code("".into());
+    dossier.set_found("".into());
     dossier.set_outcome(0);
     dossier.set_procedure("".into());
     dossier.set_status("".into());
 }
 
-pub fn setup(window: &MainWindow, kiosk: &Kiosk, places: Rc<super::places::Places>) -> Running {
+pub fn setup(window: &MainWindow, kiosk: &Kiosk, pages: Pages) -> Running {
     set_language(window, FIRST_LANGUAGE);
     let app = window.global::<AppAdapter>();
     let w = window.as_weak();
@@ -68,7 +80,7 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, places: Rc<super::places::Place
                     if let Some(c) = countdown.upgrade() {
                         c.stop();
                     }
-                    wipe(&w, &places);
+                    wipe(&w, &pages);
                 }
             }
         }

@@ -2,9 +2,12 @@
 //! the body, never in a URL), on a thread of its own; the answer comes back to the interface's
 //! thread.
 
+use std::rc::Rc;
+
 use slint::ComponentHandle;
 
 use super::Kiosk;
+use super::net::{client, on_thread};
 use crate::{DossierAdapter, MainWindow};
 use q10_core_api::{DossierCodeRequest, PublicDossier};
 
@@ -16,8 +19,7 @@ enum Answer {
 }
 
 async fn ask(core: &str, code: &str) -> Answer {
-    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build();
-    let Ok(http) = http else { return Answer::Unreachable };
+    let Ok(http) = client() else { return Answer::Unreachable };
     let res = http
         .post(format!("{}/api/v1/dossiers/track", core.trim_end_matches('/')))
         .json(&DossierCodeRequest { code: code.trim().to_string() })
@@ -46,6 +48,11 @@ fn show(window: &MainWindow, answer: Answer) {
             let due = d.due_at.to_offset(time::macros::offset!(+7));
             a.set_due(format!("{:02}/{:02}/{}", due.day(), u8::from(due.month()), due.year()).into());
             a.set_overdue(d.overdue);
+            a.set_found(d.code.as_str().into());
+            a.set_fee(i32::try_from(d.fee).unwrap_or(i32::MAX));
+            a.set_fee_text(super::pay::money(d.fee).into());
+            a.set_fee_paid(d.fee_paid);
+            a.set_payment_reference(d.payment_reference.clone().unwrap_or_default().into());
             a.set_outcome(1);
         }
         Answer::NotFound => a.set_outcome(2),
@@ -53,7 +60,7 @@ fn show(window: &MainWindow, answer: Answer) {
     }
 }
 
-pub fn setup(window: &MainWindow, kiosk: &Kiosk) {
+pub fn setup(window: &MainWindow, kiosk: &Kiosk, pay: Rc<super::pay::Pay>) {
     let core = kiosk.core.clone();
     let w = window.as_weak();
     window.global::<DossierAdapter>().on_look_up(move |code| {
@@ -62,18 +69,21 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk) {
         if code.trim().is_empty() || a.get_busy() {
             return;
         }
+        // Another dossier: the payment of the last one is no longer shown.
+        pay.clear(&win);
         let Some(core) = core.clone() else {
             a.set_outcome(3);
             return;
         };
         a.set_busy(true);
         let (w, code) = (w.clone(), code.to_string());
-        std::thread::spawn(move || {
-            let answer = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(ask(&core, &code)),
-                Err(_) => Answer::Unreachable,
-            };
-            let _ = w.upgrade_in_event_loop(move |win| show(&win, answer));
-        });
+        on_thread(
+            move || async move { ask(&core, &code).await },
+            move |answer| {
+                if let Some(win) = w.upgrade() {
+                    show(&win, answer);
+                }
+            },
+        );
     });
 }

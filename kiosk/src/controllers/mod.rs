@@ -2,8 +2,12 @@
 //! what it needs. Network work runs off the interface's thread.
 
 pub mod app;
+pub mod complaint;
 pub mod dossier;
+mod net;
+pub mod pay;
 pub mod places;
+mod qr;
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -27,6 +31,8 @@ pub struct Kiosk {
 /// Wires every controller to `window`. Keep what it returns for as long as the window lives.
 pub fn setup(window: &MainWindow, kiosk: Kiosk) -> app::Running {
     let places = places::setup(window, &kiosk);
-    dossier::setup(window, &kiosk);
-    app::setup(window, &kiosk, places)
+    let pay = pay::setup(window, &kiosk);
+    dossier::setup(window, &kiosk, pay.clone());
+    let complaints = complaint::setup(window, &kiosk);
+    app::setup(window, &kiosk, app::Pages { places, complaints, pay })
 }

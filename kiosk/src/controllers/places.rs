@@ -5,11 +5,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use qrcode::{Color, QrCode};
-use slint::{ComponentHandle, Image, ModelRc, Rgb8Pixel, SharedPixelBuffer, VecModel};
+use slint::{ComponentHandle, ModelRc, VecModel};
 
 use super::Kiosk;
-use crate::map::{MapData, PlaceKind};
+use super::qr::qr;
+use crate::map::{MapData, PlaceKind, ShapeKind};
 use crate::route::{Router, Turn};
 use crate::search::search;
 use crate::{MainWindow, PlaceRow, PlacesAdapter, StepRow};
@@ -39,6 +39,11 @@ impl Places {
             }
         }
         out
+    }
+
+    /// The map's shapes of a kind, as one path.
+    fn shapes(&self, kind: ShapeKind) -> String {
+        self.path(self.map.shapes.iter().filter(|s| s.kind == kind).map(|s| s.points.as_slice()))
     }
 
     /// The search, the list and the card emptied.
@@ -110,27 +115,6 @@ fn kind_index(k: PlaceKind) -> i32 {
     PlaceKind::ALL.iter().position(|x| *x == k).unwrap_or(0) as i32
 }
 
-/// A QR code as a picture: 6 pixels a module, with the 4-module quiet zone around it.
-fn qr(text: &str) -> Image {
-    let Ok(code) = QrCode::new(text.as_bytes()) else { return Image::default() };
-    let (n, scale, quiet) = (code.width(), 6usize, 4usize);
-    let side = (n + 2 * quiet) * scale;
-    let mut buf = SharedPixelBuffer::<Rgb8Pixel>::new(side as u32, side as u32);
-    let colors = code.to_colors();
-    let pixels = buf.make_mut_slice();
-    for (i, px) in pixels.iter_mut().enumerate() {
-        let (x, y) = ((i % side) / scale, (i / side) / scale);
-        let dark = x >= quiet
-            && y >= quiet
-            && x < n + quiet
-            && y < n + quiet
-            && colors[(y - quiet) * n + (x - quiet)] == Color::Dark;
-        let v = if dark { 0 } else { 255 };
-        *px = Rgb8Pixel { r: v, g: v, b: v };
-    }
-    Image::from_rgb8(buf)
-}
-
 pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Places> {
     let places = Rc::new(Places { router: Router::new(&kiosk.map), map: kiosk.map.clone(), here: kiosk.here });
     let a = window.global::<PlacesAdapter>();
@@ -138,6 +122,10 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Places> {
     a.set_streets_path(places.path(minor).into());
     let major = places.map.edges.iter().filter(|e| e.major).map(|e| e.points.as_slice());
     a.set_major_path(places.path(major).into());
+    a.set_blocks_path(places.shapes(ShapeKind::Block).into());
+    a.set_water_path(places.shapes(ShapeKind::Water).into());
+    a.set_parks_path(places.shapes(ShapeKind::Park).into());
+    a.set_wards_path(places.shapes(ShapeKind::WardBoundary).into());
     let (hx, hy) = places.spot(kiosk.here);
     a.set_here_x(hx);
     a.set_here_y(hy);

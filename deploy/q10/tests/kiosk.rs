@@ -1,0 +1,235 @@
+//! The kiosk against a real `q10 serve --demo` on loopback, driven through its interface as a
+//! person would (Slint's testing backend, its event loop running so the core's answers come
+//! back): a problem reported in the street reaches the ward's queue at the kiosk's place, a
+//! dossier applied for on the web is looked up by its code and its fee paid by VietQR (through the
+//! demo's bank simulator), and the session left alone is wiped, tracking code and all. One test per binary: the testing backend's event loop is per process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use i_slint_backend_testing::{ElementHandle, mock_elapsed_time};
+use q10_kiosk::controllers::{Kiosk, setup};
+use q10_kiosk::{AppAdapter, ComplaintAdapter, DossierAdapter, MainWindow, Page};
+use serde_json::{Value, json};
+use slint::{ComponentHandle, Model};
+
+const BIN: &str = env!("CARGO_BIN_EXE_q10");
+
+/// `q10 serve --demo` on a free port, killed when dropped.
+struct Serving {
+    child: Child,
+    base: String,
+    operator_password: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// The child moves into `Serving`, whose `Drop` kills and waits for it.
+#[allow(clippy::zombie_processes)]
+fn serve(data: &std::path::Path) -> Serving {
+    // A port of its own rather than 0: the bank simulator calls the core back at its address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--http", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .env_remove("Q10_CONFIG")
+        .env("Q10_SFU__UDP", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("q10 serve starts");
+    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut operator_password = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("q10 serve exited or stalled before ready");
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() == Some(&"operator") && words.len() == 4 {
+            operator_password = words[3].to_string();
+        }
+        if let Some(url) = line.trim().strip_prefix("Q10 is ready at ") {
+            // Whatever it prints later goes nowhere.
+            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+            return Serving { child, base: url.trim_end_matches('/').to_string(), operator_password };
+        }
+    }
+}
+
+/// Runs the interface's event loop for a moment: what came back from the core is handled.
+fn pump() {
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(50));
+        let _ = slint::quit_event_loop();
+    });
+    slint::run_event_loop().unwrap();
+}
+
+/// Runs the interface's event loop until `done` holds (the core's answers arrive through it).
+fn settle(w: &MainWindow, what: &str, done: impl Fn(&MainWindow) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done(w) {
+        assert!(Instant::now() < deadline, "waited 20 s for {what}");
+        pump();
+    }
+}
+
+fn find(w: &MainWindow, label: &str) -> ElementHandle {
+    ElementHandle::find_by_accessible_label(w, label).next().unwrap_or_else(|| {
+        let shown: Vec<String> = i_slint_backend_testing::ElementQuery::from_root(w)
+            .match_descendants()
+            .find_all()
+            .into_iter()
+            .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
+            .filter(|l| !l.is_empty())
+            .collect();
+        panic!("no control named '{label}' among {shown:?}")
+    })
+}
+
+fn press(w: &MainWindow, label: &str) {
+    find(w, label).invoke_accessible_default_action();
+    mock_elapsed_time(Duration::from_millis(50));
+}
+
+/// A dossier applied for on the web, as a resident would: its code.
+async fn apply(base: &str) -> String {
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xff\xff?\0\x05\xfe\x02\xfe\xa7\x35\x81\x84\0\0\0\0IEND\xaeB`\x82";
+    let pdf: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+    let body = json!({ "procedure": "1.000894", "ward": "27226", "note": "",
+        "applicant": { "full_name": "Trần Văn An", "id_number": "079203099999", "phone": "0912000111",
+            "address": "1 Đường 3/2, Quận 10" } });
+    let part = |bytes: &'static [u8], name: &str| reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
+    let form = reqwest::multipart::Form::new()
+        .text("dossier", body.to_string())
+        .part("doc:application", part(pdf, "to-khai.pdf"))
+        .part("doc:id_card", part(png, "cccd.png"));
+    let res = reqwest::Client::new().post(format!("{base}/api/v1/dossiers")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    res.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_string()
+}
+
+/// A banking app pays the payment's VietQR code (the demo's bank simulator).
+async fn bank_pays(base: &str, reference: &str) {
+    let http = reqwest::Client::new();
+    let res = http.post(format!("{base}/api/v1/payments/{reference}/vietqr")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let payload = res.json::<Value>().await.unwrap()["payload"].as_str().unwrap().to_string();
+    let res = http.post(format!("{base}/sim/bank/transfer")).form(&[("payload", payload)]).send().await.unwrap();
+    let page = res.text().await.unwrap();
+    assert!(!page.contains("Không chuyển được"), "the bank refused: {page}");
+}
+
+/// The complaint as the ward's staff see it.
+async fn complaint_seen_by_staff(base: &str, password: &str, id: i32) -> Value {
+    let http = reqwest::Client::new();
+    let login = json!({ "username": "operator", "password": password });
+    let token: Value =
+        http.post(format!("{base}/api/v1/auth/token")).json(&login).send().await.unwrap().json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let res = http.get(format!("{base}/api/v1/complaints/{id}")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[test]
+fn the_kiosk_reports_a_problem_and_looks_up_a_dossier_at_a_real_core() {
+    let data = tempfile::tempdir().unwrap();
+    let serving = serve(data.path());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let code = rt.block_on(apply(&serving.base));
+
+    i_slint_backend_testing::init_integration_test_with_mock_time();
+    let w = MainWindow::new().unwrap();
+    let kiosk = Kiosk {
+        map: Rc::new(q10_kiosk::demo::map().unwrap()),
+        here: q10_kiosk::demo::KIOSK_AT,
+        core: Some(serving.base.clone()),
+        idle: Duration::from_secs(60),
+        warn: Duration::from_secs(10),
+    };
+    let _running = setup(&w, kiosk);
+    // A kiosk's screen.
+    w.window().set_size(slint::PhysicalSize::new(1280, 800));
+    w.show().unwrap();
+
+    // A problem in the street, reported where the kiosk stands.
+    press(&w, "Chạm để bắt đầu / Touch to start");
+    press(&w, "Phản ánh sự cố trên đường phố");
+    assert_eq!(w.global::<AppAdapter>().get_page(), Page::Complaint);
+    settle(&w, "the kinds of problem", |w| w.global::<ComplaintAdapter>().get_loaded() != 0);
+    let c = w.global::<ComplaintAdapter>();
+    assert_eq!(c.get_loaded(), 1, "the core named the kinds of problem");
+    let kinds = c.get_categories();
+    assert!(kinds.row_count() >= 5, "{} kinds", kinds.row_count());
+    let kind = kinds.row_data(0).unwrap();
+    press(&w, "Gửi phản ánh");
+    assert_eq!(c.get_outcome(), 4, "no kind chosen yet: nothing sent");
+    press(&w, kind.name_vi.as_str());
+    press(&w, "Gửi phản ánh");
+    assert_eq!(c.get_outcome(), 5, "nothing said yet: nothing sent");
+    find(&w, "Nội dung sự cố").set_accessible_value("Đèn đường trước ki-ốt không sáng");
+    mock_elapsed_time(Duration::from_millis(50));
+    press(&w, "Gửi phản ánh");
+    settle(&w, "the complaint filed", |w| !w.global::<ComplaintAdapter>().get_busy());
+    assert_eq!(c.get_outcome(), 1, "filed: {}", c.get_reason());
+    let (number, tracking) = (c.get_number(), c.get_tracking_code().to_string());
+    assert!(number > 0 && tracking.len() >= 8, "number {number}, code {tracking}");
+    assert!(find(&w, "Mã theo dõi").accessible_label().is_some());
+    let seen = rt.block_on(complaint_seen_by_staff(&serving.base, &serving.operator_password, number));
+    assert_eq!(seen["description"], "Đèn đường trước ki-ốt không sáng", "{seen}");
+    assert_eq!(seen["category"], kind.code.as_str(), "{seen}");
+    let [lon, lat] = q10_kiosk::demo::KIOSK_AT;
+    let (at_lon, at_lat) = (seen["lon"].as_f64().unwrap(), seen["lat"].as_f64().unwrap());
+    assert!((at_lon - lon).abs() < 1e-6 && (at_lat - lat).abs() < 1e-6, "at the kiosk: {seen}");
+    assert_eq!(seen["ward"], "27226", "routed to the ward the kiosk stands in: {seen}");
+
+    // A dossier looked up by its code.
+    press(&w, "Trang chủ");
+    press(&w, "Tra cứu hồ sơ");
+    find(&w, "Mã hồ sơ").set_accessible_value(&code);
+    mock_elapsed_time(Duration::from_millis(50));
+    press(&w, "Tra cứu");
+    settle(&w, "the dossier", |w| !w.global::<DossierAdapter>().get_busy());
+    let d = w.global::<DossierAdapter>();
+    assert_eq!(d.get_outcome(), 1, "found");
+    assert_eq!(d.get_status(), "received");
+    assert!(!d.get_procedure().is_empty());
+    // Its fee, paid by VietQR: the code shown, a banking app pays it, the kiosk sees it land.
+    assert_eq!((d.get_fee(), d.get_fee_paid(), d.get_fee_text().as_str()), (15_000, false, "15.000 đ"));
+    press(&w, "Nộp lệ phí 15.000 đ bằng mã QR ngân hàng");
+    settle(&w, "the payment code", |w| w.global::<DossierAdapter>().get_pay_state() != 1);
+    assert_eq!(d.get_pay_state(), 2, "the code shown");
+    assert!(d.get_pay_qr().size().width > 150, "a QR code to scan");
+    let reference = d.get_payment_reference().to_string();
+    rt.block_on(bank_pays(&serving.base, &reference));
+    // The kiosk asks every 3 s (its clock is mocked: moved on here).
+    mock_elapsed_time(Duration::from_secs(3));
+    settle(&w, "the payment to land", |w| w.global::<DossierAdapter>().get_pay_state() != 2);
+    assert_eq!(d.get_pay_state(), 3, "paid");
+    assert!(d.get_receipt_number() > 0, "a receipt number");
+    find(&w, "Mã hồ sơ").set_accessible_value("HS-KHONG-CO");
+    mock_elapsed_time(Duration::from_millis(50));
+    press(&w, "Tra cứu");
+    settle(&w, "the unknown code", |w| !w.global::<DossierAdapter>().get_busy());
+    assert_eq!(d.get_outcome(), 2, "no dossier has that code");
+
+    // Left alone: the complaint's code and the dossier's are gone.
+    mock_elapsed_time(Duration::from_secs(60));
+    for _ in 0..11 {
+        mock_elapsed_time(Duration::from_secs(1));
+    }
+    assert_eq!(w.global::<AppAdapter>().get_page(), Page::Attract);
+    assert_eq!((c.get_tracking_code().as_str(), c.get_outcome(), c.get_category()), ("", 0, -1));
+    assert_eq!((d.get_code().as_str(), d.get_found().as_str(), d.get_pay_state()), ("", "", 0));
+}

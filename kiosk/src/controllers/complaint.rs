@@ -1,0 +1,219 @@
+//! Reporting a problem in the street: the kinds of problem asked of the core when the page opens,
+//! the place picked on the map (the kiosk's own unless touched elsewhere), and the complaint filed
+//! without a name (`POST /api/v1/complaints`), routed by the core to the ward the point lies in.
+//! The tracking code is shown once and wiped with the session.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use slint::{ComponentHandle, Model, ModelRc, VecModel};
+
+use super::Kiosk;
+use super::net::{client, on_thread};
+use crate::{CategoryPair, CategoryRow, ComplaintAdapter, MainWindow};
+use q10_core_api::{ComplaintCategory, ComplaintReceipt, NewComplaint, Problem};
+
+pub struct Complaints {
+    core: Option<String>,
+    /// West, south, east, north of the map.
+    bbox: [f64; 4],
+    here: [f64; 2],
+    /// Where the problem is (longitude, latitude).
+    point: Cell<[f64; 2]>,
+}
+
+enum Filed {
+    Done(Box<ComplaintReceipt>),
+    Refused(String),
+    Unreachable,
+}
+
+impl Complaints {
+    /// A point of the map in the interface's 1000 × 1000 box, and back.
+    fn spot(&self, p: [f64; 2]) -> (f32, f32) {
+        let [w, s, e, n] = self.bbox;
+        (((p[0] - w) / (e - w) * 1000.0) as f32, ((n - p[1]) / (n - s) * 1000.0) as f32)
+    }
+
+    fn place(&self, x: f32, y: f32) -> [f64; 2] {
+        let [w, s, e, n] = self.bbox;
+        let (x, y) = (f64::from(x.clamp(0.0, 1000.0)), f64::from(y.clamp(0.0, 1000.0)));
+        [w + x / 1000.0 * (e - w), n - y / 1000.0 * (n - s)]
+    }
+
+    fn mark(&self, window: &MainWindow, p: [f64; 2]) {
+        self.point.set(p);
+        let (x, y) = self.spot(p);
+        let a = window.global::<ComplaintAdapter>();
+        a.set_point_x(x);
+        a.set_point_y(y);
+    }
+
+    /// The form emptied and the code forgotten, the place back at the kiosk.
+    pub fn clear(&self, window: &MainWindow) {
+        let a = window.global::<ComplaintAdapter>();
+        a.set_category(-1);
+        a.set_description("".into());
+        a.set_outcome(0);
+        a.set_reason("".into());
+        a.set_tracking_code("".into());
+        a.set_number(0);
+        self.mark(window, self.here);
+    }
+}
+
+/// The kinds of problem, in both languages.
+fn show_categories(window: &MainWindow, list: &[ComplaintCategory]) {
+    let rows: Vec<CategoryRow> = list
+        .iter()
+        .map(|c| CategoryRow {
+            code: c.code.as_str().into(),
+            name_vi: c.name_vi.as_str().into(),
+            name_en: c.name_en.as_str().into(),
+        })
+        .collect();
+    let pairs: Vec<CategoryPair> = rows
+        .chunks(2)
+        .enumerate()
+        .map(|(i, two)| CategoryPair {
+            left: two[0].clone(),
+            left_index: (2 * i) as i32,
+            right: two.get(1).cloned().unwrap_or_default(),
+            right_index: (2 * i + 1) as i32,
+        })
+        .collect();
+    let a = window.global::<ComplaintAdapter>();
+    a.set_categories(ModelRc::new(VecModel::from(rows)));
+    a.set_category_rows(ModelRc::new(VecModel::from(pairs)));
+    a.set_loaded(1);
+}
+
+async fn categories(core: &str) -> Option<Vec<ComplaintCategory>> {
+    let res = client().ok()?.get(format!("{core}/api/v1/complaint-categories")).send().await.ok()?;
+    if !res.status().is_success() {
+        return None;
+    }
+    res.json().await.ok()
+}
+
+async fn file(core: &str, new: NewComplaint) -> Filed {
+    let Ok(http) = client() else { return Filed::Unreachable };
+    let res = match http.post(format!("{core}/api/v1/complaints")).json(&new).send().await {
+        Ok(r) => r,
+        Err(_) => return Filed::Unreachable,
+    };
+    if res.status().is_success() {
+        return match res.json::<ComplaintReceipt>().await {
+            Ok(r) => Filed::Done(Box::new(r)),
+            Err(_) => Filed::Unreachable,
+        };
+    }
+    if res.status().is_client_error() {
+        let p = res.json::<Problem>().await.ok();
+        return Filed::Refused(p.and_then(|p| p.detail.or(Some(p.title))).unwrap_or_default());
+    }
+    Filed::Unreachable
+}
+
+pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Complaints> {
+    let complaints = Rc::new(Complaints {
+        core: kiosk.core.as_ref().map(|c| c.trim_end_matches('/').to_string()),
+        bbox: kiosk.map.meta.bbox,
+        here: kiosk.here,
+        point: Cell::new(kiosk.here),
+    });
+    complaints.mark(window, kiosk.here);
+    let a = window.global::<ComplaintAdapter>();
+    let (w, c) = (window.as_weak(), complaints.clone());
+    a.on_open(move || {
+        let Some(win) = w.upgrade() else { return };
+        let a = win.global::<ComplaintAdapter>();
+        if a.get_loaded() == 1 {
+            return;
+        }
+        let Some(core) = c.core.clone() else {
+            a.set_loaded(2);
+            return;
+        };
+        a.set_loaded(0);
+        let w = w.clone();
+        on_thread(
+            move || async move { categories(&core).await },
+            move |found| {
+                let Some(win) = w.upgrade() else { return };
+                match found {
+                    Some(list) => show_categories(&win, &list),
+                    None => win.global::<ComplaintAdapter>().set_loaded(2),
+                }
+            },
+        );
+    });
+    let (w, c) = (window.as_weak(), complaints.clone());
+    a.on_pick(move |x, y| {
+        if let Some(win) = w.upgrade() {
+            c.mark(&win, c.place(x, y));
+        }
+    });
+    let (w, c) = (window.as_weak(), complaints.clone());
+    a.on_start_again(move || {
+        if let Some(win) = w.upgrade() {
+            c.clear(&win);
+        }
+    });
+    let (w, c) = (window.as_weak(), complaints.clone());
+    a.on_file(move || {
+        let Some(win) = w.upgrade() else { return };
+        let a = win.global::<ComplaintAdapter>();
+        if a.get_busy() {
+            return;
+        }
+        let category = usize::try_from(a.get_category()).ok().and_then(|i| a.get_categories().row_data(i));
+        let Some(category) = category else {
+            a.set_outcome(4);
+            return;
+        };
+        let description = a.get_description().trim().to_string();
+        if description.is_empty() {
+            a.set_outcome(5);
+            return;
+        }
+        let Some(core) = c.core.clone() else {
+            a.set_outcome(3);
+            return;
+        };
+        let [lon, lat] = c.point.get();
+        let new = NewComplaint {
+            category: category.code.to_string(),
+            description,
+            lat: Some(lat),
+            lon: Some(lon),
+            address: None,
+            contact: None,
+            notify: None,
+        };
+        a.set_busy(true);
+        let w = w.clone();
+        on_thread(
+            move || async move { file(&core, new).await },
+            move |filed| {
+                let Some(win) = w.upgrade() else { return };
+                let a = win.global::<ComplaintAdapter>();
+                a.set_busy(false);
+                match filed {
+                    Filed::Done(r) => {
+                        a.set_number(i32::try_from(r.id).unwrap_or(i32::MAX));
+                        a.set_tracking_code(r.tracking_code.as_str().into());
+                        a.set_description("".into());
+                        a.set_outcome(1);
+                    }
+                    Filed::Refused(reason) => {
+                        a.set_reason(reason.as_str().into());
+                        a.set_outcome(2);
+                    }
+                    Filed::Unreachable => a.set_outcome(3),
+                }
+            },
+        );
+    });
+    complaints
+}
