@@ -7,8 +7,8 @@
 pub mod areas;
 
 use q10_core_api::{
-    Camera, CameraChange, CameraCount, CameraHealth, CameraLink, CameraWatch, NewCamera, RecordingMode, RtspTransport,
-    Severity, camera_room,
+    Camera, CameraChange, CameraCount, CameraHealth, CameraLink, CameraNow, CameraWatch, NewCamera, RecordingMode,
+    RtspTransport, Severity, camera_room,
 };
 use time::{Duration, OffsetDateTime};
 use url::Url;
@@ -371,6 +371,22 @@ pub async fn record_counts(
     Ok(())
 }
 
+/// What a camera's latest minute of counts shows (of `rows`, any minutes): people and vehicles in
+/// view on average.
+pub fn now<'a>(rows: impl Iterator<Item = &'a CountRow> + Clone) -> Option<CameraNow> {
+    let minute = rows.clone().map(|r| r.minute).max()?;
+    let mean = |r: &CountRow| if r.frames > 0 { r.in_view as f64 / r.frames as f64 } else { 0.0 };
+    let (mut people, mut vehicles) = (0.0, 0.0);
+    for r in rows.filter(|r| r.minute == minute) {
+        if r.kind == "person" {
+            people += mean(r);
+        } else {
+            vehicles += mean(r);
+        }
+    }
+    Some(CameraNow { minute, people, vehicles })
+}
+
 pub fn count_view(r: CountRow) -> CameraCount {
     let mean = if r.frames > 0 { r.in_view as f64 / r.frames as f64 } else { 0.0 };
     CameraCount { minute: r.minute, kind: r.kind, frames: r.frames, mean, peak: r.peak, appeared: r.appeared }
@@ -498,6 +514,7 @@ pub fn camera_view(c: CameraRow, state: &AppState) -> Result<Camera> {
         areas: areas::parse(&c.areas)?,
         updated_at: c.updated_at,
         health,
+        now: None,
     })
 }
 

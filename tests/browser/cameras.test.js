@@ -143,6 +143,8 @@ test("an operator registers a camera on the map, switches it off and moves it; i
   // What counting sees this minute, under the picture (the test pattern: no people, no vehicles).
   if (process.env.Q10_DETECTOR) {
     await until("the counts under the picture", async () => /Phút này:/.test(await tile.locator(".counts").textContent()), { timeout: 30_000 });
+    // And beside the camera on the map, refreshed with the list.
+    await until("the count on the map", async () => /người · .* xe/.test(await page.locator(".map-badge").first().textContent().catch(() => "")), { timeout: 30_000 });
     // The hour's counts: minutes counted (the test pattern shows no people or vehicles).
     await row.getByRole("button", { name: /^Số đếm camera/ }).click();
     await until("the hour's counts", async () => /phút có số đếm từ .*không thấy người hay xe/.test(await page.locator("#counts-summary").textContent()));

@@ -263,6 +263,10 @@ async fn counts_reach_the_dashboard_hour_by_hour(engine: Engine) {
     assert_eq!((live.kind, live.id, live.ward.as_deref()), ("camera.counts", id, Some("27211")));
     q10_core::camera::record_counts(state, id, now, &[("person", [30, 30, 2, 5])]).await.unwrap();
     q10_core::camera::record_counts(state, id, now - Duration::days(2), &[("person", [1, 1, 1, 9])]).await.unwrap();
+    // The list carries what counting sees now, for the map's badge: this minute's, not the hour-old.
+    let listed = demo.get_json("/api/v1/cameras", &operator).await;
+    let mine = listed.as_array().unwrap().iter().find(|x| x["id"] == id).unwrap();
+    assert_eq!((mine["now"]["people"].as_f64(), mine["now"]["vehicles"].as_f64()), (Some(1.0), Some(0.0)), "{mine}");
 
     let district = demo.token(Role::DistrictOfficial).await;
     let t = demo.get_json("/api/v1/dashboard/traffic", &district).await;

@@ -161,6 +161,20 @@ pub struct Camera {
     pub updated_at: OffsetDateTime,
     /// How its stream is doing; none until the relay has tried it, or while it is switched off.
     pub health: Option<CameraHealth>,
+    /// What counting sees now (the last minute counted, within the last two); in the list only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<CameraNow>,
+}
+
+/// A camera's latest minute of counts, for a badge on the map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CameraNow {
+    #[serde(with = "time::serde::rfc3339")]
+    pub minute: OffsetDateTime,
+    /// People in view on average over the minute.
+    pub people: f64,
+    /// Vehicles of every kind in view on average.
+    pub vehicles: f64,
 }
 
 /// The room a camera's viewers join: the name its watch tokens are minted for.

@@ -144,6 +144,10 @@ pub(super) async fn cameras(State(state): State<AppState>, Caller(who): Caller) 
             out.push(camera_view(c, &state)?);
         }
     }
+    let recent = state.store.recent_counts(state.now() - time::Duration::minutes(2)).await?;
+    for c in &mut out {
+        c.now = camera::now(recent.iter().filter(|(id, _)| *id == c.id).map(|(_, r)| r));
+    }
     Ok(Json(out))
 }
 

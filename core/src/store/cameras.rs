@@ -192,6 +192,13 @@ pub struct CountRow {
     pub appeared: i64,
 }
 
+#[derive(FromRow)]
+struct RecentCountRow {
+    camera_id: i64,
+    #[sqlx(flatten)]
+    count: CountRow,
+}
+
 /// Keeps the counts of a minute so far (a later write for the same minute replaces them).
 pub(crate) async fn set_counts(tx: &mut Tx, camera_id: i64, rows: &[CountRow]) -> Result<()> {
     for r in rows {
@@ -216,6 +223,18 @@ pub(crate) async fn set_counts(tx: &mut Tx, camera_id: i64, rows: &[CountRow]) -
 
 impl Store {
     /// A camera's counts from `since` on, oldest first.
+    /// Every camera's counts since `since` (for the latest minute of each), with its id.
+    pub async fn recent_counts(&self, since: OffsetDateTime) -> Result<Vec<(i64, CountRow)>> {
+        let rows: Vec<RecentCountRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT camera_id, minute, kind, frames, in_view, peak, appeared FROM camera_counts \
+             WHERE minute >= $1 ORDER BY camera_id, minute, kind",
+        )
+        .bind(Ts(since))
+        .fetch_all(p)
+        .await?);
+        Ok(rows.into_iter().map(|r| (r.camera_id, r.count)).collect())
+    }
+
     pub async fn camera_counts(&self, camera_id: i64, since: OffsetDateTime) -> Result<Vec<CountRow>> {
         Ok(on_pool!(self, p => sqlx::query_as(
             "SELECT minute, kind, frames, in_view, peak, appeared FROM camera_counts \

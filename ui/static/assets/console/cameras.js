@@ -139,8 +139,11 @@ export function renderCameraLayer() {
   layer.clearLayers();
   for (const c of cameras.filter((x) => x.lon != null && x.lat != null)) {
     const down = c.enabled && c.health && c.health.state === "down";
+    const counted = c.now ? t("nowCounts", { people: Math.round(c.now.people), vehicles: Math.round(c.now.vehicles) }) : "";
     map.dot(layer, [c.lon, c.lat], { radius: 8, className: "camera " + (!c.enabled ? "camera-off" : down ? "camera-down" : "camera-on"),
-      data: { camera: c.code }, title: `${c.name} · ${link(c).textContent}` });
+      data: { camera: c.code }, title: [c.name, link(c).textContent, counted].filter(Boolean).join(" · ") });
+    // What counting sees now, beside the camera (refreshed with the list, every 10 s).
+    if (c.now) map.badge(layer, [c.lon, c.lat], counted, { "camera-count": c.code });
   }
 }
 

@@ -65,6 +65,15 @@ export class ConsoleMap {
     return m;
   }
 
+  // A small label beside a mark at [lon, lat] on `group` (text, never markup), not clickable.
+  badge(group, [lon, lat], label, data) {
+    const span = text(label);
+    span.className = "badge-text";
+    for (const [k, v] of Object.entries(data)) span.setAttribute("data-" + k, v);
+    const icon = L.divIcon({ className: "map-badge", html: span, iconSize: null, iconAnchor: [-12, 10] });
+    group.addLayer(L.marker([lat, lon], { icon, interactive: false, keyboard: false }));
+  }
+
   place(latlng) {
     this.point = { lat: latlng.lat, lon: latlng.lng };
     if (this.marker) this.marker.remove();
