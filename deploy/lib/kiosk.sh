@@ -1,22 +1,37 @@
 # Makes sure the kiosk (Slint, software renderer) builds and runs here: fontconfig's headers to
-# build against, and the X11 keyboard library winit loads to open a window. Sourced by .ci/run
-# and tests/run; a kiosk machine needs only the run-time libraries (libfontconfig1,
-# libxkbcommon-x11-0).
+# build against, and the X11 keyboard library winit loads to open a window (ensure_kiosk_libs,
+# sourced by .ci/run and tests/run); and a virtual screen with a tool to find windows on it, for
+# measuring the kiosk's start (ensure_kiosk_display, bench/kiosk-start). A kiosk machine needs only
+# the run-time libraries (libfontconfig1, libxkbcommon-x11-0).
 
-ensure_kiosk_libs() {
-  if pkg-config --exists fontconfig 2>/dev/null && ldconfig -p | grep -q libxkbcommon-x11; then
-    return 0
-  fi
+# Installs Debian packages (as root, or through sudo), refreshing the lists once if need be.
+kiosk_apt_install() {
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     if ! command -v sudo >/dev/null 2>&1; then
-      echo "The kiosk needs fontconfig: apt-get install libfontconfig-dev libxkbcommon-x11-0 pkg-config" >&2
+      echo "The kiosk needs: apt-get install $*" >&2
       return 1
     fi
     sudo="sudo"
   fi
-  echo "Installing fontconfig's headers for the kiosk from Debian's packages…" >&2
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get install -y -q libfontconfig-dev libxkbcommon-x11-0 pkg-config >/dev/null ||
-    { $sudo apt-get update -q && $sudo apt-get install -y -q libfontconfig-dev libxkbcommon-x11-0 pkg-config >/dev/null; }
+  $sudo apt-get install -y -q "$@" >/dev/null ||
+    { $sudo apt-get update -q && $sudo apt-get install -y -q "$@" >/dev/null; }
+}
+
+ensure_kiosk_libs() {
+  # (grep reads all of it: under pipefail, a grep -q that stops early fails the pipe.)
+  if pkg-config --exists fontconfig 2>/dev/null && ldconfig -p | grep libxkbcommon-x11 >/dev/null; then
+    return 0
+  fi
+  echo "Installing fontconfig's headers for the kiosk from Debian's packages…" >&2
+  kiosk_apt_install libfontconfig-dev libxkbcommon-x11-0 pkg-config
+}
+
+ensure_kiosk_display() {
+  if command -v Xvfb >/dev/null 2>&1 && command -v xdotool >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "Installing Xvfb and xdotool from Debian's packages…" >&2
+  kiosk_apt_install xvfb xdotool
 }

@@ -67,6 +67,7 @@ enum Command {
     },
     /// Time route queries between random junctions of a map, or of a made-up grid district.
     BenchRoute {
+        /// A kiosk's map; `demo` for the demo's District 10.
         #[arg(long)]
         map: Option<PathBuf>,
         /// Junctions along each side of the made-up grid (when no map is given).
@@ -158,6 +159,7 @@ fn main() -> anyhow::Result<()> {
 /// Times `queries` routes between junctions spread over the map; prints one JSON line.
 fn bench_route(path: Option<PathBuf>, n: u32, queries: usize) -> anyhow::Result<()> {
     let map = match &path {
+        Some(p) if p.as_os_str() == "demo" => q10_kiosk::demo::map()?,
         Some(p) => MapData::load(p)?,
         None => grid(n, 80.0),
     };
