@@ -12,7 +12,7 @@ pub const OSM: &[u8] = include_bytes!("../demo/district10.osm");
 pub const BBOX: [f64; 4] = [106.652, 10.757, 106.682, 10.789];
 
 /// Where the demo's kiosk stands: on Đường 3 Tháng 2, before the district's People's Committee.
-pub const KIOSK_AT: [f64; 2] = [106.6652, 10.7643];
+pub const KIOSK_AT: [f64; 2] = [106.6652, 10.7648];
 
 /// The demo's map.
 pub fn map() -> anyhow::Result<MapData> {
