@@ -42,6 +42,10 @@ mod tests {
             let r = router.route(&map, KIOSK_AT, p.at).unwrap_or_else(|| panic!("no walk to {}", p.name));
             assert!(r.metres > 0.0 && r.metres < 5000.0, "{}: {} m", p.name, r.metres);
         }
+        // The interface's box and back: the kiosk stays where it stands (to a metre).
+        let (x, y) = map.meta.to_box(KIOSK_AT);
+        let back = map.meta.from_box(x, y);
+        assert!((back[0] - KIOSK_AT[0]).abs() < 1e-5 && (back[1] - KIOSK_AT[1]).abs() < 1e-5, "{back:?}");
         let hospital = search(&map.places, "benh vien 115", 1)[0];
         assert_eq!(hospital.name, "Bệnh viện Nhân dân 115");
         let walk = router.route(&map, KIOSK_AT, hospital.at).unwrap();

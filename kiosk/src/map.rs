@@ -19,6 +19,21 @@ pub struct Meta {
     pub bbox: [f64; 4],
 }
 
+impl Meta {
+    /// A point (longitude, latitude) in the interface's 1000 × 1000 box over `bbox`, north up.
+    pub fn to_box(&self, p: [f64; 2]) -> (f32, f32) {
+        let [w, s, e, n] = self.bbox;
+        (((p[0] - w) / (e - w) * 1000.0) as f32, ((n - p[1]) / (n - s) * 1000.0) as f32)
+    }
+
+    /// The point at `x`, `y` of the box (held within it).
+    pub fn from_box(&self, x: f32, y: f32) -> [f64; 2] {
+        let [w, s, e, n] = self.bbox;
+        let (x, y) = (f64::from(x.clamp(0.0, 1000.0)), f64::from(y.clamp(0.0, 1000.0)));
+        [w + x / 1000.0 * (e - w), n - y / 1000.0 * (n - s)]
+    }
+}
+
 /// The kinds of place a kiosk lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

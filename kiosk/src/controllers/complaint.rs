@@ -10,13 +10,14 @@ use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
 use super::Kiosk;
 use super::net::{client, on_thread};
+use crate::map::Meta;
 use crate::{CategoryPair, CategoryRow, ComplaintAdapter, MainWindow};
 use q10_core_api::{ComplaintCategory, ComplaintReceipt, NewComplaint, Problem};
 
 pub struct Complaints {
     core: Option<String>,
-    /// West, south, east, north of the map.
-    bbox: [f64; 4],
+    /// The map's extent, for its 1000 × 1000 box.
+    meta: Meta,
     here: [f64; 2],
     /// Where the problem is (longitude, latitude).
     point: Cell<[f64; 2]>,
@@ -29,21 +30,9 @@ enum Filed {
 }
 
 impl Complaints {
-    /// A point of the map in the interface's 1000 × 1000 box, and back.
-    fn spot(&self, p: [f64; 2]) -> (f32, f32) {
-        let [w, s, e, n] = self.bbox;
-        (((p[0] - w) / (e - w) * 1000.0) as f32, ((n - p[1]) / (n - s) * 1000.0) as f32)
-    }
-
-    fn place(&self, x: f32, y: f32) -> [f64; 2] {
-        let [w, s, e, n] = self.bbox;
-        let (x, y) = (f64::from(x.clamp(0.0, 1000.0)), f64::from(y.clamp(0.0, 1000.0)));
-        [w + x / 1000.0 * (e - w), n - y / 1000.0 * (n - s)]
-    }
-
     fn mark(&self, window: &MainWindow, p: [f64; 2]) {
         self.point.set(p);
-        let (x, y) = self.spot(p);
+        let (x, y) = self.meta.to_box(p);
         let a = window.global::<ComplaintAdapter>();
         a.set_point_x(x);
         a.set_point_y(y);
@@ -118,7 +107,7 @@ async fn file(core: &str, new: NewComplaint) -> Filed {
 pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Complaints> {
     let complaints = Rc::new(Complaints {
         core: kiosk.core.as_ref().map(|c| c.trim_end_matches('/').to_string()),
-        bbox: kiosk.map.meta.bbox,
+        meta: kiosk.map.meta.clone(),
         here: kiosk.here,
         point: Cell::new(kiosk.here),
     });
@@ -151,7 +140,7 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Complaints> {
     let (w, c) = (window.as_weak(), complaints.clone());
     a.on_pick(move |x, y| {
         if let Some(win) = w.upgrade() {
-            c.mark(&win, c.place(x, y));
+            c.mark(&win, c.meta.from_box(x, y));
         }
     });
     let (w, c) = (window.as_weak(), complaints.clone());

@@ -72,7 +72,7 @@ async fn prepare(core: &str, code: &str, under_way: Option<String>) -> Option<(S
                 amount: None,
                 description: None,
             };
-            let key = format!("kiosk-{}", uuid_like());
+            let key = format!("kiosk-{:032x}", rand::random::<u128>());
             let res = http
                 .post(format!("{core}/api/v1/payments"))
                 .header("Idempotency-Key", key)
@@ -91,12 +91,6 @@ async fn prepare(core: &str, code: &str, under_way: Option<String>) -> Option<(S
         return None;
     }
     Some((reference.clone(), res.json::<VietqrCode>().await.ok()?))
-}
-
-/// A key no other press of the button shares.
-fn uuid_like() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    format!("{:x}-{:x}", now.as_nanos(), std::process::id())
 }
 
 async fn status(core: &str, reference: &str) -> Option<Payment> {

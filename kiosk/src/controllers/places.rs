@@ -26,8 +26,7 @@ pub struct Places {
 impl Places {
     /// A point of the map in the interface's 1000 × 1000 box (north up).
     fn spot(&self, p: [f64; 2]) -> (f32, f32) {
-        let [w, s, e, n] = self.map.meta.bbox;
-        (((p[0] - w) / (e - w) * 1000.0) as f32, ((n - p[1]) / (n - s) * 1000.0) as f32)
+        self.map.meta.to_box(p)
     }
 
     fn path<'a>(&self, lines: impl Iterator<Item = &'a [[f64; 2]]>) -> String {
