@@ -144,9 +144,12 @@ pub(super) async fn cameras(State(state): State<AppState>, Caller(who): Caller) 
             out.push(camera_view(c, &state)?);
         }
     }
-    let recent = state.store.recent_counts(state.now() - time::Duration::minutes(2)).await?;
+    let mut recent: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
+    for (id, r) in state.store.recent_counts(state.now() - time::Duration::minutes(2)).await? {
+        recent.entry(id).or_default().push(r);
+    }
     for c in &mut out {
-        c.now = camera::now(recent.iter().filter(|(id, _)| *id == c.id).map(|(_, r)| r));
+        c.now = recent.get(&c.id).and_then(|rows| camera::now(rows.iter()));
     }
     Ok(Json(out))
 }
