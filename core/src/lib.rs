@@ -17,6 +17,7 @@ pub mod fiware;
 pub mod footage;
 pub mod http;
 pub mod jurisdiction;
+pub mod kiosk;
 pub mod meeting;
 pub mod monitor;
 pub mod mqtt;

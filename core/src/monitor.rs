@@ -259,13 +259,17 @@ pub async fn watch_overdue(state: &AppState, now: OffsetDateTime) -> Result<Vec<
     Ok(raised)
 }
 
-/// Watches for overdue complaints every minute until the process ends.
+/// Watches for overdue complaints, and for kiosks gone offline and calls rung out, every minute
+/// until the process ends.
 pub async fn run_overdue_watch(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
         if let Err(e) = watch_overdue(&state, state.now()).await {
             tracing::warn!(error = %e, "watching for overdue complaints failed");
+        }
+        if let Err(e) = crate::kiosk::watch(&state, state.now()).await {
+            tracing::warn!(error = %e, "watching the kiosks failed");
         }
     }
 }

@@ -9,6 +9,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use q10_core_api::{LoginRequest, Me, Readiness, TokenResponse};
+use q10_kiosk::call::Source;
+use q10_kiosk::controllers::Account;
 use q10_kiosk::map::{MapData, Meta};
 use q10_kiosk::route::{Router, grid};
 use q10_kiosk::search::search;
@@ -19,6 +21,38 @@ struct Args {
     /// What to do; `run` with the demo's map unless told.
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// The kiosk's machine account. Without one, beside a demo core started in this directory, the
+/// demo's kiosk account is read from `q10-data/demo-accounts.txt`.
+#[derive(Debug, Clone, clap::Args)]
+struct AccountArgs {
+    #[arg(long, env = "Q10_KIOSK_USERNAME")]
+    username: Option<String>,
+    /// Its password (prefer the environment variable to the command line).
+    #[arg(long, env = "Q10_KIOSK_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Where a demo core keeps its accounts.
+    #[arg(long, default_value = "q10-data/demo-accounts.txt")]
+    demo_accounts: PathBuf,
+}
+
+impl AccountArgs {
+    fn account(&self) -> Option<Account> {
+        if let (Some(username), Some(password)) = (&self.username, &self.password) {
+            return Some(Account { username: username.clone(), password: password.clone() });
+        }
+        // Lines of username, role, unit, password; the first kiosk account.
+        let text = std::fs::read_to_string(&self.demo_accounts).ok()?;
+        let found = text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() == 4 && f[1] == "kiosk_device").then(|| Account { username: f[0].into(), password: f[3].into() })
+        });
+        if let Some(a) = &found {
+            eprintln!("signed in as the demo's kiosk account {} (from {})", a.username, self.demo_accounts.display());
+        }
+        found
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +75,29 @@ enum Command {
         /// Seconds the question waits before the screen starts afresh.
         #[arg(long, default_value_t = 15)]
         warn_seconds: u64,
+        #[command(flatten)]
+        account: AccountArgs,
+        /// Fill the screen (as on a kiosk) instead of opening a window.
+        #[arg(long, env = "Q10_KIOSK_FULLSCREEN")]
+        fullscreen: bool,
+    },
+    /// Call the officer on duty without the interface (to try a kiosk's call path): rings, holds
+    /// the call for `--seconds` once answered, and prints what went through it as JSON.
+    Call {
+        /// Base URL of the core.
+        #[arg(long, env = "Q10_KIOSK_CORE", default_value = "http://127.0.0.1:8080")]
+        core: String,
+        #[command(flatten)]
+        account: AccountArgs,
+        /// How long to talk once an officer answers.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// How long to ring before giving up.
+        #[arg(long, default_value_t = 60)]
+        ring_seconds: u64,
+        /// Send a 440 Hz tone instead of the microphone.
+        #[arg(long)]
+        tone: bool,
     },
     /// Make the kiosk's map from an OpenStreetMap extract (.osm XML or .osm.pbf).
     ImportOsm {
@@ -91,15 +148,21 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    let command = Args::parse().command.unwrap_or(Command::Run {
+    let command = Args::parse().command.unwrap_or_else(|| Command::Run {
         map: None,
         at: None,
-        core: "http://127.0.0.1:8080".into(),
+        core: std::env::var("Q10_KIOSK_CORE").unwrap_or_else(|_| "http://127.0.0.1:8080".into()),
         idle_seconds: 90,
         warn_seconds: 15,
+        account: AccountArgs {
+            username: std::env::var("Q10_KIOSK_USERNAME").ok(),
+            password: std::env::var("Q10_KIOSK_PASSWORD").ok(),
+            demo_accounts: "q10-data/demo-accounts.txt".into(),
+        },
+        fullscreen: std::env::var("Q10_KIOSK_FULLSCREEN").is_ok_and(|v| v == "true" || v == "1"),
     });
     match command {
-        Command::Run { map, at, core, idle_seconds, warn_seconds } => {
+        Command::Run { map, at, core, idle_seconds, warn_seconds, account, fullscreen } => {
             use slint::ComponentHandle;
             anyhow::ensure!(at.as_ref().is_none_or(|a| a.len() == 2), "--at is longitude,latitude");
             let (map, here) = match &map {
@@ -119,8 +182,11 @@ fn main() -> anyhow::Result<()> {
                 core: Some(core),
                 idle: std::time::Duration::from_secs(idle_seconds),
                 warn: std::time::Duration::from_secs(warn_seconds),
+                account: account.account(),
+                voice: q10_kiosk::call::Source::Microphone,
             };
             let _running = q10_kiosk::controllers::setup(&window, kiosk);
+            window.window().set_fullscreen(fullscreen);
             window.run()?;
         }
         Command::ImportOsm { file, bbox, out, licence } => {
@@ -152,6 +218,11 @@ fn main() -> anyhow::Result<()> {
         }
         Command::BenchRoute { map, grid: n, queries } => bench_route(map, n, queries)?,
         Command::CheckIn { core, username, password } => check_in(&core, username, password)?,
+        Command::Call { core, account, seconds, ring_seconds, tone } => {
+            let account = account.account().context("the kiosk's account: --username and --password")?;
+            let source = if tone { Source::Tone } else { Source::Microphone };
+            call_now(&core, account, source, seconds, ring_seconds)?;
+        }
     }
     Ok(())
 }
@@ -215,5 +286,48 @@ async fn check_in(core: &str, username: String, password: String) -> anyhow::Res
     let me: Me = http.get(format!("{base}/api/v1/me")).bearer_auth(&token.access_token).send().await?.json().await?;
     let grants: Vec<String> = me.grants.iter().map(|g| format!("{}@{}", g.role, g.jurisdiction)).collect();
     println!("checked in as {} ({}), token valid until {}", me.username, grants.join(", "), token.expires_at);
+    Ok(())
+}
+
+/// Calls the officer on duty and prints the call's events and summary as JSON lines.
+#[tokio::main]
+async fn call_now(core: &str, account: Account, source: Source, seconds: u64, ring_seconds: u64) -> anyhow::Result<()> {
+    use q10_kiosk::call::{self, Event};
+    let core = core.trim_end_matches('/').to_string();
+    let http = reqwest::Client::new();
+    let login = LoginRequest { username: account.username, password: account.password };
+    let res = http.post(format!("{core}/api/v1/auth/token")).json(&login).send().await?;
+    anyhow::ensure!(res.status().is_success(), "login refused ({})", res.status());
+    let token = res.json::<TokenResponse>().await?.access_token;
+    let (hang_up, rx) = tokio::sync::watch::channel(false);
+    let talk_for = std::time::Duration::from_secs(seconds);
+    let mut pictures = 0u64;
+    let events = move |e: Event| {
+        let line = match &e {
+            Event::Ringing { call } => serde_json::json!({ "event": "ringing", "call": call }),
+            Event::Sound { microphone } => serde_json::json!({ "event": "sound", "microphone": microphone }),
+            Event::Answered { officer } => {
+                let hang_up = hang_up.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(talk_for).await;
+                    let _ = hang_up.send(true);
+                });
+                serde_json::json!({ "event": "answered", "officer": officer })
+            }
+            // The first picture, then one line in a hundred.
+            Event::Picture(p) => {
+                pictures += 1;
+                if pictures % 100 != 1 {
+                    return;
+                }
+                serde_json::json!({ "event": "picture", "width": p.width, "height": p.height })
+            }
+            Event::Ended(end) => serde_json::json!({ "event": "ended", "why": format!("{end:?}") }),
+        };
+        println!("{line}");
+    };
+    let o = call::Options { core, token, source, ring_for: std::time::Duration::from_secs(ring_seconds) };
+    let summary = call::run(&o, events, rx).await?;
+    println!("{}", serde_json::json!({ "event": "summary", "summary": summary }));
     Ok(())
 }

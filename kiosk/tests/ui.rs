@@ -28,6 +28,8 @@ fn kiosk() -> (MainWindow, Running) {
             core: None,
             idle: Duration::from_secs(60),
             warn: Duration::from_secs(10),
+            account: None,
+            voice: q10_kiosk::call::Source::Microphone,
         },
     );
     // A kiosk's screen.

@@ -9,6 +9,7 @@ mod camera;
 mod complaint;
 mod dashboard;
 mod dossier;
+mod kiosk;
 mod monitor;
 mod payment;
 mod registry;
@@ -19,6 +20,7 @@ pub use camera::*;
 pub use complaint::*;
 pub use dashboard::*;
 pub use dossier::*;
+pub use kiosk::*;
 pub use monitor::*;
 pub use payment::*;
 pub use registry::{

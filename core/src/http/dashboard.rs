@@ -440,7 +440,8 @@ pub(super) async fn complaints_geojson(
 }
 
 /// Live changes as Server-Sent Events (`complaint.created`, `complaint.changed`, `alert.raised`,
-/// `alert.changed`, `camera.counts`), for the caller's wards. A comment line every 15 s keeps proxies from closing the stream.
+/// `alert.changed`, `camera.counts`, `kiosk.online`, `kiosk.changed`, `kiosk.screenshot`,
+/// `kiosk_call.ringing`, `kiosk_call.answered`, `kiosk_call.ended`), for the caller's wards. A comment line every 15 s keeps proxies from closing the stream.
 #[utoipa::path(get, path = "/api/v1/events", tag = "dashboard", responses((status = 200, content_type = "text/event-stream")))]
 pub(super) async fn events(
     State(state): State<AppState>,

@@ -22,6 +22,7 @@ mod dossiers;
 mod extract;
 mod fhir;
 mod jurisdictions;
+mod kiosks;
 mod meetings;
 mod monitor;
 mod open311;
@@ -91,6 +92,7 @@ pub fn routes() -> access::Routes {
     let routes = fhir::routes(routes);
     let routes = monitor::routes(routes);
     let routes = cameras::routes(routes);
+    let routes = kiosks::routes(routes);
     audit_log::routes(routes)
 }
 

@@ -13,7 +13,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
 use super::access::{Access, Endpoint};
 use super::{
-    audit_log, auth, cameras, complaints, dashboard, dossiers, fhir, jurisdictions, meetings, monitor, open311,
+    audit_log, auth, cameras, complaints, dashboard, dossiers, fhir, jurisdictions, kiosks, meetings, monitor, open311,
     payments, registry, simulator, system, telehealth, users,
 };
 
@@ -142,6 +142,17 @@ use super::{
         monitor::readings,
         monitor::alerts,
         monitor::act,
+        kiosks::heartbeat,
+        kiosks::screenshot_put,
+        kiosks::call,
+        kiosks::list,
+        kiosks::configure,
+        kiosks::screenshot_request,
+        kiosks::screenshot_get,
+        kiosks::calls,
+        kiosks::one_call,
+        kiosks::answer,
+        kiosks::end,
         cameras::cameras,
         cameras::register,
         cameras::one,

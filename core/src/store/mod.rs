@@ -23,6 +23,7 @@ pub mod complaints;
 pub mod dossiers;
 pub mod footage;
 pub mod jurisdictions;
+pub mod kiosks;
 pub mod meetings;
 pub mod monitor;
 pub mod outbox;
@@ -550,6 +551,29 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
     (
         "jurisdictions",
         &["boundary", "code", "id", "kind", "name_en", "name_vi", "parent_id", "source_note", "valid_from", "valid_to"],
+    ),
+    (
+        "kiosk_calls",
+        &["answered_at", "created_at", "ended_at", "id", "jurisdiction_id", "kiosk_id", "officer_id", "status"],
+    ),
+    (
+        "kiosks",
+        &[
+            "idle_seconds",
+            "languages",
+            "last_seen_at",
+            "lat",
+            "lon",
+            "network",
+            "printer",
+            "screenshot",
+            "screenshot_at",
+            "screenshot_requested_at",
+            "started_at",
+            "updated_at",
+            "user_id",
+            "version",
+        ],
     ),
     ("meeting_attendance", &["id", "identity", "joined_at", "left_at", "meeting_id", "name", "unit"]),
     ("meeting_documents", &["content", "id", "meeting_id", "name", "sha256", "size", "uploaded_at", "uploaded_by"]),

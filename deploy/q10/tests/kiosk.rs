@@ -157,6 +157,8 @@ fn the_kiosk_reports_a_problem_and_looks_up_a_dossier_at_a_real_core() {
         core: Some(serving.base.clone()),
         idle: Duration::from_secs(60),
         warn: Duration::from_secs(10),
+        account: None,
+        voice: q10_kiosk::call::Source::Microphone,
     };
     let _running = setup(&w, kiosk);
     // A kiosk's screen.

@@ -12,9 +12,13 @@ use super::Kiosk;
 use crate::idle::{Idle, Session};
 use crate::{Activity, AppAdapter, DossierAdapter, MainWindow, Page, Theme};
 
-/// Timers that run while the window lives.
+/// Timers that run while the window lives, and the settings the operators may change.
 pub struct Running {
     _timers: [Rc<Timer>; 2],
+    /// Quiet time before asking "still there?".
+    pub idle: Rc<std::cell::Cell<Duration>>,
+    /// The language a session starts in.
+    pub first_language: Rc<RefCell<String>>,
 }
 
 /// The kiosk's first language.
@@ -34,20 +38,22 @@ pub struct Pages {
     pub places: Rc<super::places::Places>,
     pub complaints: Rc<super::complaint::Complaints>,
     pub pay: Rc<super::pay::Pay>,
+    pub call: Rc<super::call::Call>,
 }
 
-/// Everything a person did, gone: back to the attract screen as the kiosk started.
-pub fn wipe(window: &MainWindow, pages: &Pages) {
+/// Everything a person did, gone: back to the attract screen as the kiosk started, in `first`.
+pub fn wipe(window: &MainWindow, pages: &Pages, first: &str) {
     let app = window.global::<AppAdapter>();
     app.set_page(Page::Attract);
     app.set_asking(0);
-    set_language(window, FIRST_LANGUAGE);
+    set_language(window, first);
     let theme = window.global::<Theme>();
     theme.set_large_text(false);
     theme.set_high_contrast(false);
     pages.places.clear(window);
     pages.complaints.clear(window);
     pages.pay.clear(window);
+    pages.call.clear(window);
     let dossier = window.global::<DossierAdapter>();
     dossier.set_code("".into());
     dossier.set_found("".into());
@@ -66,11 +72,13 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, pages: Pages) -> Running {
         set_language(&w, next);
     });
     let session = Rc::new(RefCell::new(Session::new(kiosk.warn.as_secs())));
+    let first_language = Rc::new(RefCell::new(FIRST_LANGUAGE.to_string()));
     let quiet = Rc::new(Timer::default());
     let countdown = Rc::new(Timer::default());
     // Each second of the question: count down, or wipe at the end.
     let on_second = {
         let (session, countdown, w) = (session.clone(), Rc::downgrade(&countdown), window.as_weak());
+        let first = first_language.clone();
         move || {
             let Some(w) = w.upgrade() else { return };
             match session.borrow_mut().second() {
@@ -80,7 +88,7 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, pages: Pages) -> Running {
                     if let Some(c) = countdown.upgrade() {
                         c.stop();
                     }
-                    wipe(&w, &pages);
+                    wipe(&w, &pages, &first.borrow());
                 }
             }
         }
@@ -96,13 +104,14 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, pages: Pages) -> Running {
             }
         }
     };
-    let idle = kiosk.idle;
+    let idle = Rc::new(std::cell::Cell::new(kiosk.idle));
     let touched = {
         let (session, quiet, countdown, w) = (session.clone(), quiet.clone(), countdown.clone(), window.as_weak());
+        let idle = idle.clone();
         move || {
             session.borrow_mut().touched();
             countdown.stop();
-            quiet.start(TimerMode::SingleShot, idle, on_quiet.clone());
+            quiet.start(TimerMode::SingleShot, idle.get(), on_quiet.clone());
             if let Some(w) = w.upgrade() {
                 w.global::<AppAdapter>().set_asking(0);
             }
@@ -110,5 +119,5 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, pages: Pages) -> Running {
     };
     window.global::<Activity>().on_touched(touched.clone());
     app.on_still_here(touched);
-    Running { _timers: [quiet, countdown] }
+    Running { _timers: [quiet, countdown], idle, first_language }
 }

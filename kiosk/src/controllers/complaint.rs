@@ -18,7 +18,7 @@ pub struct Complaints {
     core: Option<String>,
     /// The map's extent, for its 1000 × 1000 box.
     meta: Meta,
-    here: [f64; 2],
+    here: Cell<[f64; 2]>,
     /// Where the problem is (longitude, latitude).
     point: Cell<[f64; 2]>,
 }
@@ -47,7 +47,13 @@ impl Complaints {
         a.set_reason("".into());
         a.set_tracking_code("".into());
         a.set_number(0);
-        self.mark(window, self.here);
+        self.mark(window, self.here.get());
+    }
+
+    /// The kiosk stands at `here` from now on: problems are reported there unless touched elsewhere.
+    pub fn relocate(&self, window: &MainWindow, here: [f64; 2]) {
+        self.here.set(here);
+        self.mark(window, here);
     }
 }
 
@@ -108,7 +114,7 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Complaints> {
     let complaints = Rc::new(Complaints {
         core: kiosk.core.as_ref().map(|c| c.trim_end_matches('/').to_string()),
         meta: kiosk.map.meta.clone(),
-        here: kiosk.here,
+        here: Cell::new(kiosk.here),
         point: Cell::new(kiosk.here),
     });
     complaints.mark(window, kiosk.here);

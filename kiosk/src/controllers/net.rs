@@ -32,3 +32,51 @@ where
         }
     });
 }
+
+/// The kiosk's machine account at the core. Its password stays out of `Debug`.
+#[derive(Clone)]
+pub struct Account {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// The kiosk signed in at the core: logs in when it first needs a token and again when the core
+/// no longer takes the one it has.
+#[derive(Debug)]
+pub struct Session {
+    pub core: String,
+    account: Account,
+    token: std::sync::Mutex<Option<String>>,
+}
+
+impl Session {
+    pub fn new(core: &str, account: Account) -> Session {
+        Session { core: core.trim_end_matches('/').to_string(), account, token: Default::default() }
+    }
+
+    pub async fn token(&self, http: &reqwest::Client) -> anyhow::Result<String> {
+        if let Some(t) = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(t);
+        }
+        let login = q10_core_api::LoginRequest {
+            username: self.account.username.clone(),
+            password: self.account.password.clone(),
+        };
+        let res = http.post(format!("{}/api/v1/auth/token", self.core)).json(&login).send().await?;
+        anyhow::ensure!(res.status().is_success(), "the core refused the kiosk's login ({})", res.status());
+        let token = res.json::<q10_core_api::TokenResponse>().await?.access_token;
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        Ok(token)
+    }
+
+    /// The core said 401: log in again next time.
+    pub fn forget(&self) {
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}

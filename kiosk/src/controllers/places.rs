@@ -20,10 +20,20 @@ const MAX_FOUND: usize = 8;
 pub struct Places {
     map: Rc<MapData>,
     router: Router,
-    here: [f64; 2],
+    /// Where the kiosk stands: walks start here (the operators may move it).
+    here: std::cell::Cell<[f64; 2]>,
 }
 
 impl Places {
+    /// The kiosk stands at `here` (longitude, latitude) from now on.
+    pub fn relocate(&self, window: &MainWindow, here: [f64; 2]) {
+        self.here.set(here);
+        let (x, y) = self.spot(here);
+        let a = window.global::<PlacesAdapter>();
+        a.set_here_x(x);
+        a.set_here_y(y);
+    }
+
     /// A point of the map in the interface's 1000 × 1000 box (north up).
     fn spot(&self, p: [f64; 2]) -> (f32, f32) {
         self.map.meta.to_box(p)
@@ -78,7 +88,7 @@ impl Places {
         let (tx, ty) = self.spot(p.at);
         a.set_there_x(tx);
         a.set_there_y(ty);
-        match self.router.route(&self.map, self.here, p.at) {
+        match self.router.route(&self.map, self.here.get(), p.at) {
             Some(r) => {
                 a.set_no_route(false);
                 a.set_walk_metres(r.metres.round() as i32);
@@ -115,7 +125,7 @@ fn kind_index(k: PlaceKind) -> i32 {
 }
 
 pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Places> {
-    let places = Rc::new(Places { router: Router::new(&kiosk.map), map: kiosk.map.clone(), here: kiosk.here });
+    let places = Rc::new(Places { router: Router::new(&kiosk.map), map: kiosk.map.clone(), here: kiosk.here.into() });
     let a = window.global::<PlacesAdapter>();
     let minor = places.map.edges.iter().filter(|e| !e.major).map(|e| e.points.as_slice());
     a.set_streets_path(places.path(minor).into());
@@ -125,9 +135,7 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Places> {
     a.set_water_path(places.shapes(ShapeKind::Water).into());
     a.set_parks_path(places.shapes(ShapeKind::Park).into());
     a.set_wards_path(places.shapes(ShapeKind::WardBoundary).into());
-    let (hx, hy) = places.spot(kiosk.here);
-    a.set_here_x(hx);
-    a.set_here_y(hy);
+    places.relocate(window, kiosk.here);
     a.set_credit(places.map.meta.licence.as_str().into());
     a.set_approximate(places.map.meta.approximate);
     let last = Rc::new(RefCell::new(String::new()));

@@ -1,13 +1,15 @@
 // The operators' console: alerts of the caller's units, pushed by the live feed (Server-Sent
 // Events) as they are raised and change, with acknowledge, assign and resolve; a visual cue and,
 // when switched on, a sound for a new critical alert; the sensors with their latest reading, and
-// registering one; the cameras (cameras.js). Needs a staff session from the home page's login.
+// registering one; the cameras (cameras.js); the street kiosks and their calls (kiosks.js).
+// Needs a staff session from the home page's login.
 
 import { $, api, currentLang, el, followFeed, setupLang, staffSession, t, unitName, when } from "../common.js";
 import { fitWidth, timeChart } from "../chart.js";
 import { ConsoleMap } from "./map.js";
 import { cameraPlaced, fillCameraSelects, loadCameras, renderCameraLayer, setupCameras } from "./cameras.js";
 import { countsArrived } from "./wall.js";
+import { kioskChanged, loadKiosks, renderKiosks, setupKiosks } from "./kiosks.js";
 import "./text.js";
 
 const READERS = ["admin", "operator", "district_official", "ward_official"];
@@ -418,10 +420,13 @@ function listen() {
   const reload = (e) => {
     if (e && e.type && e.type.startsWith("complaint.")) return loadComplaints();
     if (e && e.type === "camera.counts") return countsArrived(e.id);
+    if (e && e.type && e.type.startsWith("kiosk")) return kioskChanged(e);
     if (e && e.type === "alert.raised") raised.add(e.id);
-    return Promise.all([loadAlerts(), loadSensors(), loadComplaints(), loadCameras()]);
+    return Promise.all([loadAlerts(), loadSensors(), loadComplaints(), loadCameras(), loadKiosks()]);
   };
-  followFeed(["alert.raised", "alert.changed", "complaint.created", "complaint.changed", "camera.counts"], reload, (on) => {
+  const kinds = ["alert.raised", "alert.changed", "complaint.created", "complaint.changed", "camera.counts",
+    "kiosk_call.ringing", "kiosk_call.answered", "kiosk_call.ended", "kiosk.online", "kiosk.changed", "kiosk.screenshot"];
+  followFeed(kinds, reload, (on) => {
     live = on;
     renderLive();
   });
@@ -435,6 +440,7 @@ function redraw() {
   renderAlerts();
   renderSensors();
   cameraPlaced(map ? map.point : null, null);
+  renderKiosks();
   if (chartOf !== null) loadReadings();
   if (!playing) $("timeline-play").textContent = t("play");
 }
@@ -466,11 +472,12 @@ async function main() {
   });
   $("sensor-form").addEventListener("submit", register);
   await setupMap();
+  setupKiosks({ map: () => map, chime, units: () => units, manage: me.grants.some((g) => MANAGERS.includes(g.role)) });
   setupTimeline();
   fitWidth(() => readingsChart, $("sensor-chart"));
   placed(null);
   cameraPlaced(null, null);
-  await Promise.all([loadAlerts(), loadSensors(), loadComplaints(), loadCameras()]);
+  await Promise.all([loadAlerts(), loadSensors(), loadComplaints(), loadCameras(), loadKiosks()]);
   listen();
   // The cameras' signal, as the relay finds it every few seconds.
   setInterval(loadCameras, 10_000);
