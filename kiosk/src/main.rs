@@ -122,6 +122,13 @@ enum Command {
         /// A place's name, with or without accents.
         to: String,
     },
+    /// Save a picture of every page in both languages (and in large text) into a folder: the
+    /// window drawn by the software renderer and taken as an operator's screenshot is.
+    Screenshots {
+        /// Where to write kiosk-PAGE-LANG.png.
+        #[arg(long, default_value = "docs/screenshots")]
+        out: PathBuf,
+    },
     /// Time route queries between random junctions of a map, or of a made-up grid district.
     BenchRoute {
         /// A kiosk's map; `demo` for the demo's District 10.
@@ -217,6 +224,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::BenchRoute { map, grid: n, queries } => bench_route(map, n, queries)?,
+        Command::Screenshots { out } => screenshots(&out)?,
         Command::CheckIn { core, username, password } => check_in(&core, username, password)?,
         Command::Call { core, account, seconds, ring_seconds, tone } => {
             let account = account.account().context("the kiosk's account: --username and --password")?;
@@ -330,4 +338,81 @@ async fn call_now(core: &str, account: Account, source: Source, seconds: u64, ri
     let summary = call::run(&o, events, rx).await?;
     println!("{}", serde_json::json!({ "event": "summary", "summary": summary }));
     Ok(())
+}
+
+/// Opens the kiosk on the demo's map without a core and photographs each page in Vietnamese and
+/// English, and the home page in large text, one after the other on the interface's timer.
+fn screenshots(out: &std::path::Path) -> anyhow::Result<()> {
+    use q10_kiosk::{AppAdapter, Page, PlacesAdapter, Theme};
+    use slint::ComponentHandle;
+    std::fs::create_dir_all(out)?;
+    let window = q10_kiosk::MainWindow::new()?;
+    let kiosk = q10_kiosk::controllers::Kiosk {
+        map: std::rc::Rc::new(q10_kiosk::demo::map()?),
+        here: q10_kiosk::demo::KIOSK_AT,
+        core: None,
+        idle: std::time::Duration::from_secs(3600),
+        warn: std::time::Duration::from_secs(15),
+        account: None,
+        voice: Source::Microphone,
+    };
+    let _running = q10_kiosk::controllers::setup(&window, kiosk);
+    window.window().set_size(slint::PhysicalSize::new(1280, 800));
+    let pages = [
+        (Page::Attract, "attract"),
+        (Page::Home, "home"),
+        (Page::Places, "places"),
+        (Page::Dossier, "dossier"),
+        (Page::Complaint, "complaint"),
+        (Page::Call, "call"),
+    ];
+    let mut shots: Vec<(String, &'static str, Option<Page>, bool)> = Vec::new();
+    for lang in ["vi", "en"] {
+        for (page, name) in pages {
+            shots.push((format!("kiosk-{name}-{lang}.png"), lang, Some(page), false));
+        }
+    }
+    shots.push(("kiosk-home-large-vi.png".into(), "vi", Some(Page::Home), true));
+    let shots = std::rc::Rc::new(std::cell::RefCell::new(shots.into_iter()));
+    let failed = std::rc::Rc::new(std::cell::RefCell::new(None::<anyhow::Error>));
+    let (w, out_dir, fail) = (window.as_weak(), out.to_path_buf(), failed.clone());
+    // Each step takes the picture the last one set up, then sets up the next.
+    let pending = std::rc::Rc::new(std::cell::RefCell::new(None::<String>));
+    let timer = slint::Timer::default();
+    timer.start(slint::TimerMode::Repeated, std::time::Duration::from_millis(400), move || {
+        let Some(w) = w.upgrade() else { return };
+        if let Some(file) = pending.borrow_mut().take() {
+            match q10_kiosk::controllers::fleet::screenshot(&w) {
+                Ok(png) => {
+                    if let Err(e) = std::fs::write(out_dir.join(&file), png) {
+                        *fail.borrow_mut() = Some(e.into());
+                    }
+                    println!("{}", out_dir.join(&file).display());
+                }
+                Err(e) => *fail.borrow_mut() = Some(e),
+            }
+        }
+        let Some((file, lang, page, large)) = shots.borrow_mut().next() else {
+            let _ = slint::quit_event_loop();
+            return;
+        };
+        q10_kiosk::controllers::app::set_language(&w, lang);
+        w.global::<Theme>().set_large_text(large);
+        if let Some(page) = page {
+            w.global::<AppAdapter>().set_page(page);
+        }
+        if page == Some(Page::Places) {
+            let places = w.global::<PlacesAdapter>();
+            places.invoke_search("benh vien 115".into());
+            places.invoke_choose(0);
+        }
+        *pending.borrow_mut() = Some(file);
+    });
+    window.show()?;
+    slint::run_event_loop()?;
+    window.hide()?;
+    match failed.borrow_mut().take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }

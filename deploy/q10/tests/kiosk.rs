@@ -4,103 +4,18 @@
 //! dossier applied for on the web is looked up by its code and its fee paid by VietQR (through the
 //! demo's bank simulator), and the session left alone is wiped, tracking code and all. One test per binary: the testing backend's event loop is per process.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use i_slint_backend_testing::{ElementHandle, mock_elapsed_time};
+use i_slint_backend_testing::mock_elapsed_time;
 use q10_kiosk::controllers::{Kiosk, setup};
 use q10_kiosk::{AppAdapter, ComplaintAdapter, DossierAdapter, MainWindow, Page};
 use serde_json::{Value, json};
 use slint::{ComponentHandle, Model};
 
-const BIN: &str = env!("CARGO_BIN_EXE_q10");
+mod kiosk_common;
 
-/// `q10 serve --demo` on a free port, killed when dropped.
-struct Serving {
-    child: Child,
-    base: String,
-    operator_password: String,
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// The child moves into `Serving`, whose `Drop` kills and waits for it.
-#[allow(clippy::zombie_processes)]
-fn serve(data: &std::path::Path) -> Serving {
-    // A port of its own rather than 0: the bank simulator calls the core back at its address.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--demo", "--http", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data)
-        .env_remove("Q10_CONFIG")
-        .env("Q10_SFU__UDP", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("q10 serve starts");
-    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut operator_password = String::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut line = String::new();
-        if out.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("q10 serve exited or stalled before ready");
-        }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.first() == Some(&"operator") && words.len() == 4 {
-            operator_password = words[3].to_string();
-        }
-        if let Some(url) = line.trim().strip_prefix("Q10 is ready at ") {
-            // Whatever it prints later goes nowhere.
-            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-            return Serving { child, base: url.trim_end_matches('/').to_string(), operator_password };
-        }
-    }
-}
-
-/// Runs the interface's event loop for a moment: what came back from the core is handled.
-fn pump() {
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_millis(50));
-        let _ = slint::quit_event_loop();
-    });
-    slint::run_event_loop().unwrap();
-}
-
-/// Runs the interface's event loop until `done` holds (the core's answers arrive through it).
-fn settle(w: &MainWindow, what: &str, done: impl Fn(&MainWindow) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done(w) {
-        assert!(Instant::now() < deadline, "waited 20 s for {what}");
-        pump();
-    }
-}
-
-fn find(w: &MainWindow, label: &str) -> ElementHandle {
-    ElementHandle::find_by_accessible_label(w, label).next().unwrap_or_else(|| {
-        let shown: Vec<String> = i_slint_backend_testing::ElementQuery::from_root(w)
-            .match_descendants()
-            .find_all()
-            .into_iter()
-            .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
-            .filter(|l| !l.is_empty())
-            .collect();
-        panic!("no control named '{label}' among {shown:?}")
-    })
-}
-
-fn press(w: &MainWindow, label: &str) {
-    find(w, label).invoke_accessible_default_action();
-    mock_elapsed_time(Duration::from_millis(50));
-}
+use kiosk_common::{find, press, serve, settle};
 
 /// A dossier applied for on the web, as a resident would: its code.
 async fn apply(base: &str) -> String {

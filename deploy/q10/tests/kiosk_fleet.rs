@@ -1,0 +1,78 @@
+//! The kiosk signed in at a real `q10 serve --demo` with the demo's kiosk account, driven through
+//! its interface: its heartbeat makes it online in the operators' list with its version; a call
+//! to the officer rings at the core, shows as ringing on the kiosk, and hanging up ends it at the
+//! core. (Screenshots need a real renderer: the testing backend takes none.) (Answering, with media both ways, is the browser
+//! test `kiosk-call.test.js`.) One test per binary: the testing backend's event loop is per process.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use q10_kiosk::controllers::{Account, Kiosk, setup};
+use q10_kiosk::{CallAdapter, MainWindow};
+use serde_json::{Value, json};
+use slint::ComponentHandle;
+
+mod kiosk_common;
+
+use kiosk_common::{press, serve, settle};
+
+fn account(data: &std::path::Path) -> Account {
+    let text = std::fs::read_to_string(data.join("demo-accounts.txt")).unwrap();
+    let line = text.lines().find(|l| l.split('\t').nth(1) == Some("kiosk_device")).expect("a kiosk account");
+    let f: Vec<&str> = line.split('\t').collect();
+    Account { username: f[0].into(), password: f[3].into() }
+}
+
+/// GETs `path` as the operator.
+fn operator_sees(base: &str, password: &str, path: &str) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let login = json!({ "username": "operator", "password": password });
+        let token: Value =
+            http.post(format!("{base}/api/v1/auth/token")).json(&login).send().await.unwrap().json().await.unwrap();
+        let token = token["access_token"].as_str().unwrap().to_string();
+        http.get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+    })
+}
+
+#[test]
+fn the_kiosk_reports_in_and_calls_the_officer_on_duty_at_a_real_core() {
+    let data = tempfile::tempdir().unwrap();
+    let serving = serve(data.path());
+    let (base, password) = (serving.base.clone(), serving.operator_password.clone());
+    i_slint_backend_testing::init_integration_test_with_mock_time();
+    let w = MainWindow::new().unwrap();
+    let kiosk = Kiosk {
+        map: Rc::new(q10_kiosk::demo::map().unwrap()),
+        here: q10_kiosk::demo::KIOSK_AT,
+        core: Some(base.clone()),
+        idle: Duration::from_secs(60),
+        warn: Duration::from_secs(10),
+        account: Some(account(data.path())),
+        voice: q10_kiosk::call::Source::Tone,
+    };
+    let _running = setup(&w, kiosk);
+    w.window().set_size(slint::PhysicalSize::new(1280, 800));
+    w.show().unwrap();
+
+    // Its first heartbeat goes at once: online, with its version.
+    let online = |_: &MainWindow| {
+        let list = operator_sees(&base, &password, "/api/v1/kiosks");
+        list.as_array().unwrap().iter().any(|k| k["online"] == true && k["version"] == env!("CARGO_PKG_VERSION"))
+    };
+    settle(&w, "the kiosk to report in", online);
+
+    // A call: asked for, ringing at the core and on the kiosk; hung up before anyone answered.
+    press(&w, "Chạm để bắt đầu / Touch to start");
+    press(&w, "Gọi cán bộ");
+    press(&w, "Gọi cán bộ ngay");
+    settle(&w, "the call to ring", |w| w.global::<CallAdapter>().get_state() == 2);
+    let calls = operator_sees(&base, &password, "/api/v1/kiosk-calls");
+    assert_eq!(calls[0]["status"], "ringing", "{calls}");
+    assert_eq!(calls[0]["kiosk_name"], "Kiosk Phường 1");
+    press(&w, "Kết thúc cuộc gọi");
+    assert_eq!(w.global::<CallAdapter>().get_state(), 4, "ended on the kiosk at once");
+    let ended = |_: &MainWindow| operator_sees(&base, &password, "/api/v1/kiosk-calls")[0]["status"] == "missed";
+    settle(&w, "the core to hear the kiosk hung up (unanswered: missed)", ended);
+}
