@@ -3,6 +3,7 @@
 //! place found without accents and the walk there told, a problem placed on the map, and a
 //! session left alone wiped. (`deploy/q10/tests/kiosk.rs` drives it against a real core.)
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use i_slint_backend_testing::{ElementHandle, mock_elapsed_time};
 use q10_kiosk::controllers::{Kiosk, app::Running, setup};
 use q10_kiosk::map::Meta;
-use q10_kiosk::{AppAdapter, ComplaintAdapter, MainWindow, Page, PlacesAdapter, Theme};
+use q10_kiosk::{AppAdapter, ComplaintAdapter, MainWindow, Page, PlacesAdapter, Speech, Theme};
 use slint::{ComponentHandle, Model};
 
 fn kiosk() -> (MainWindow, Running) {
@@ -176,4 +177,29 @@ fn a_problem_is_placed_on_the_map_and_forgotten_with_the_session() {
     assert_eq!(w.global::<AppAdapter>().get_page(), Page::Attract);
     assert_eq!((c.get_description().as_str(), c.get_outcome()), ("", 0));
     assert_eq!((c.get_point_x(), c.get_point_y()), kiosk_spot);
+}
+
+#[test]
+fn every_page_says_what_read_aloud_speaks_in_the_kiosks_language() {
+    let (w, _r) = kiosk();
+    let spoken = || w.global::<Speech>().get_text().to_string();
+    assert!(spoken().contains("Chạm để bắt đầu") && spoken().contains("Touch to start"), "{}", spoken());
+    // What the button asks espeak-ng to say is what the page holds.
+    let said = Rc::new(RefCell::new(Vec::<String>::new()));
+    let heard = said.clone();
+    w.global::<Speech>().on_say(move |t| heard.borrow_mut().push(t.to_string()));
+    press(&w, "Chạm để bắt đầu / Touch to start");
+    assert!(spoken().starts_with("Chúng tôi có thể giúp gì?") && spoken().contains("Gọi cán bộ"), "{}", spoken());
+    press(&w, "Đọc to");
+    assert_eq!(said.borrow().as_slice(), [spoken()]);
+    press(&w, "Tìm địa điểm và đường đi bộ");
+    find(&w, "Tên địa điểm").unwrap().set_accessible_value("chua an quang");
+    mock_elapsed_time(Duration::from_millis(50));
+    press(&w, "Chùa Ấn Quang · Chùa, nhà thờ");
+    assert!(spoken().starts_with("Chùa Ấn Quang") && spoken().contains("Đi bộ:"), "{}", spoken());
+    press(&w, "Tiếng Việt / English");
+    assert!(spoken().contains("On foot:"), "the language switch speaks English: {}", spoken());
+    press(&w, "Home");
+    press(&w, "Call an officer");
+    assert!(spoken().starts_with("Call an officer. An officer of the ward"), "{}", spoken());
 }

@@ -10,6 +10,7 @@ mod net;
 pub mod pay;
 pub mod places;
 mod qr;
+pub mod speech;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub fn setup(window: &MainWindow, kiosk: Kiosk) -> app::Running {
     dossier::setup(window, &kiosk, pay.clone());
     let complaints = complaint::setup(window, &kiosk);
     let call = call::setup(window, session.clone(), kiosk.voice);
+    speech::setup(window);
     let pages = app::Pages { places: places.clone(), complaints: complaints.clone(), pay, call };
     let running = app::setup(window, &kiosk, pages);
     if let Some(session) = session {
