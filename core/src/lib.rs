@@ -23,6 +23,7 @@ pub mod monitor;
 pub mod mqtt;
 pub mod outbox;
 pub mod payment;
+pub mod queue;
 pub mod registry;
 pub mod secrets;
 pub mod store;

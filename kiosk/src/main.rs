@@ -365,6 +365,7 @@ fn screenshots(out: &std::path::Path) -> anyhow::Result<()> {
         (Page::Dossier, "dossier"),
         (Page::Complaint, "complaint"),
         (Page::Call, "call"),
+        (Page::Queue, "queue"),
     ];
     let mut shots: Vec<(String, &'static str, Option<Page>, bool)> = Vec::new();
     for lang in ["vi", "en"] {

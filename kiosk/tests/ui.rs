@@ -79,6 +79,16 @@ fn every_page_is_reached_by_its_name() {
     press(&w, "Tra cứu");
     assert!(shows(&w, "Chưa kết nối được"), "{:?}", texts(&w));
     assert_eq!(find(&w, "Mã hồ sơ").unwrap().accessible_value().as_deref(), Some("HS-123"));
+    press(&w, "Trang chủ");
+    press(&w, "Lấy số thứ tự");
+    assert_eq!(w.global::<AppAdapter>().get_page(), Page::Queue);
+    // Offline, no ticket: the office cannot be reached.
+    press(&w, "Nộp phí, lệ phí");
+    assert!(shows(&w, "Chưa kết nối được"), "{:?}", texts(&w));
+    press(&w, "Trang chủ");
+    press(&w, "Gọi cán bộ");
+    assert_eq!(w.global::<AppAdapter>().get_page(), Page::Call);
+    assert!(find(&w, "Gọi cán bộ ngay").is_some(), "{:?}", texts(&w));
 }
 
 #[test]

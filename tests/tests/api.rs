@@ -185,6 +185,15 @@ fn expected_access() -> BTreeMap<(Method, &'static str), Option<&'static [Role]>
         ((Method::GET, "/api/v1/cameras/{id}/counts/areas"), Some(&[Admin, Operator, DistrictOfficial, WardOfficial])),
         ((Method::GET, "/api/v1/cameras/{id}/footage"), Some(&[Admin, Operator, DistrictOfficial])),
         ((Method::GET, "/api/v1/cameras/{id}/footage/segments"), Some(&[Admin, Operator, DistrictOfficial])),
+        ((Method::POST, "/api/v1/queue/tickets"), None),
+        (
+            (Method::GET, "/api/v1/queue/{unit}"),
+            Some(&[Admin, DistrictOfficial, WardOfficial, RegistryClerk, Cashier, ComplaintHandler]),
+        ),
+        (
+            (Method::POST, "/api/v1/queue/{unit}/next"),
+            Some(&[Admin, DistrictOfficial, WardOfficial, RegistryClerk, Cashier, ComplaintHandler]),
+        ),
         ((Method::POST, "/api/v1/kiosk/heartbeat"), Some(&[KioskDevice])),
         ((Method::PUT, "/api/v1/kiosk/screenshot"), Some(&[KioskDevice])),
         ((Method::POST, "/api/v1/kiosk/calls"), Some(&[KioskDevice])),

@@ -12,6 +12,7 @@ mod dossier;
 mod kiosk;
 mod monitor;
 mod payment;
+mod queue;
 mod registry;
 mod role;
 mod telehealth;
@@ -23,6 +24,7 @@ pub use dossier::*;
 pub use kiosk::*;
 pub use monitor::*;
 pub use payment::*;
+pub use queue::*;
 pub use registry::{
     Book, CivilRecord, Extract, NewBook, NewRecord, RecordAction, RecordActionRequest, RecordHistoryEntry,
     RecordImportReport, RecordKind, RecordSearch, RecordSearchResult, RecordStatus, RecordSummary, RejectedRow,

@@ -28,6 +28,7 @@ mod monitor;
 mod open311;
 pub mod openapi;
 mod payments;
+mod queue;
 mod registry;
 mod simulator;
 mod system;
@@ -93,6 +94,7 @@ pub fn routes() -> access::Routes {
     let routes = monitor::routes(routes);
     let routes = cameras::routes(routes);
     let routes = kiosks::routes(routes);
+    let routes = queue::routes(routes);
     audit_log::routes(routes)
 }
 

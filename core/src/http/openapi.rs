@@ -14,7 +14,7 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 use super::access::{Access, Endpoint};
 use super::{
     audit_log, auth, cameras, complaints, dashboard, dossiers, fhir, jurisdictions, kiosks, meetings, monitor, open311,
-    payments, registry, simulator, system, telehealth, users,
+    payments, queue, registry, simulator, system, telehealth, users,
 };
 
 #[derive(OpenApi)]
@@ -142,6 +142,9 @@ use super::{
         monitor::readings,
         monitor::alerts,
         monitor::act,
+        queue::take,
+        queue::today,
+        queue::next,
         kiosks::heartbeat,
         kiosks::screenshot_put,
         kiosks::call,

@@ -28,6 +28,7 @@ pub mod meetings;
 pub mod monitor;
 pub mod outbox;
 pub mod payments;
+pub mod queue;
 pub mod registry;
 pub mod sessions;
 pub mod telehealth;
@@ -623,6 +624,22 @@ pub const EXPECTED_COLUMNS: &[(&str, &[&str])] = &[
     ),
     ("receipts", &["amount", "issued_at", "issued_by", "method", "number", "payment_id"]),
     ("registry_books", &["created_at", "id", "jurisdiction_id", "kind", "volume", "year"]),
+    (
+        "queue_tickets",
+        &[
+            "called_at",
+            "called_by",
+            "created_at",
+            "day",
+            "desk",
+            "id",
+            "jurisdiction_id",
+            "number",
+            "service",
+            "source",
+            "status",
+        ],
+    ),
     ("role_grants", &["jurisdiction_id", "role", "user_id"]),
     ("sensor_readings", &["at", "sensor_id", "value"]),
     (

@@ -1,14 +1,15 @@
 //! The kiosk signed in at a real `q10 serve --demo` with the demo's kiosk account, driven through
 //! its interface: its heartbeat makes it online in the operators' list with its version; a call
 //! to the officer rings at the core, shows as ringing on the kiosk, and hanging up ends it at the
-//! core. (Screenshots need a real renderer: the testing backend takes none.) (Answering, with media both ways, is the browser
+//! core; queue tickets are numbered by the office of the ward the kiosk stands in. (Screenshots
+//! need a real renderer: the testing backend takes none.) (Answering, with media both ways, is the browser
 //! test `kiosk-call.test.js`.) One test per binary: the testing backend's event loop is per process.
 
 use std::rc::Rc;
 use std::time::Duration;
 
 use q10_kiosk::controllers::{Account, Kiosk, setup};
-use q10_kiosk::{CallAdapter, MainWindow};
+use q10_kiosk::{CallAdapter, MainWindow, QueueAdapter};
 use serde_json::{Value, json};
 use slint::ComponentHandle;
 
@@ -37,7 +38,7 @@ fn operator_sees(base: &str, password: &str, path: &str) -> Value {
 }
 
 #[test]
-fn the_kiosk_reports_in_and_calls_the_officer_on_duty_at_a_real_core() {
+fn the_kiosk_reports_in_calls_the_officer_and_takes_queue_tickets_at_a_real_core() {
     let data = tempfile::tempdir().unwrap();
     let serving = serve(data.path());
     let (base, password) = (serving.base.clone(), serving.operator_password.clone());
@@ -75,4 +76,17 @@ fn the_kiosk_reports_in_and_calls_the_officer_on_duty_at_a_real_core() {
     assert_eq!(w.global::<CallAdapter>().get_state(), 4, "ended on the kiosk at once");
     let ended = |_: &MainWindow| operator_sees(&base, &password, "/api/v1/kiosk-calls")[0]["status"] == "missed";
     settle(&w, "the core to hear the kiosk hung up (unanswered: missed)", ended);
+
+    // A queue ticket for the office of the ward the kiosk stands in.
+    press(&w, "Trang chủ");
+    press(&w, "Lấy số thứ tự");
+    press(&w, "Nộp phí, lệ phí");
+    settle(&w, "the ticket", |w| w.global::<QueueAdapter>().get_state() != 1);
+    let q = w.global::<QueueAdapter>();
+    assert_eq!((q.get_state(), q.get_number(), q.get_ahead(), q.get_minutes()), (2, 1, 0, 0));
+    assert!(q.get_office().starts_with("UBND Phường"), "{}", q.get_office());
+    press(&w, "Lấy số khác");
+    press(&w, "Việc khác");
+    settle(&w, "the second ticket", |w| w.global::<QueueAdapter>().get_state() != 1);
+    assert_eq!((q.get_number(), q.get_ahead(), q.get_minutes()), (2, 1, 5), "one before it, five minutes a person");
 }

@@ -39,6 +39,7 @@ pub struct Pages {
     pub complaints: Rc<super::complaint::Complaints>,
     pub pay: Rc<super::pay::Pay>,
     pub call: Rc<super::call::Call>,
+    pub queue: Rc<super::queue::Queue>,
 }
 
 /// Everything a person did, gone: back to the attract screen as the kiosk started, in `first`.
@@ -54,6 +55,7 @@ pub fn wipe(window: &MainWindow, pages: &Pages, first: &str) {
     pages.complaints.clear(window);
     pages.pay.clear(window);
     pages.call.clear(window);
+    pages.queue.clear(window);
     let dossier = window.global::<DossierAdapter>();
     dossier.set_code("".into());
     dossier.set_found("".into());

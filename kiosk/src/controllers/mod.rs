@@ -10,6 +10,7 @@ mod net;
 pub mod pay;
 pub mod places;
 mod qr;
+pub mod queue;
 pub mod speech;
 
 use std::rc::Rc;
@@ -47,8 +48,9 @@ pub fn setup(window: &MainWindow, kiosk: Kiosk) -> app::Running {
     dossier::setup(window, &kiosk, pay.clone());
     let complaints = complaint::setup(window, &kiosk);
     let call = call::setup(window, session.clone(), kiosk.voice);
+    let queue = queue::setup(window, &kiosk, session.clone());
     speech::setup(window);
-    let pages = app::Pages { places: places.clone(), complaints: complaints.clone(), pay, call };
+    let pages = app::Pages { places: places.clone(), complaints: complaints.clone(), pay, call, queue: queue.clone() };
     let running = app::setup(window, &kiosk, pages);
     if let Some(session) = session {
         let (idle, first) = (running.idle.clone(), running.first_language.clone());
@@ -60,6 +62,7 @@ pub fn setup(window: &MainWindow, kiosk: Kiosk) -> app::Running {
             if let Some(at) = config.location {
                 places.relocate(w, at);
                 complaints.relocate(w, at);
+                queue.relocate(at);
             }
         });
         fleet::setup(window, session, q10_core_api::PrinterState::None, apply);
