@@ -93,8 +93,13 @@ pub async fn heartbeat(
     }
     tx.commit().await?;
     let was_online = before.last_seen_at.is_some_and(|t| now - t < OFFLINE_AFTER);
+    let changed = before.version.as_deref() != Some(beat.version)
+        || before.printer.as_deref() != Some(beat.printer)
+        || before.network.as_deref() != Some(beat.network);
     if !was_online {
         state.feed.publish(kiosk_event("kiosk.online", &before, now));
+    } else if changed {
+        state.feed.publish(kiosk_event("kiosk.changed", &before, now));
     }
     if let Some(aid) = cleared
         && let Some(a) = state.store.alert(aid).await?
