@@ -20,6 +20,17 @@ after(async () => {
   if (browser) await browser.close();
 });
 
+// Logs in on the home page and opens the console from it, its live feed connected.
+async function openConsole(page, account) {
+  await page.goto(BASE + "/");
+  await page.locator('#login-form input[name="username"]').fill(account.username);
+  await page.locator('#login-form input[name="password"]').fill(account.password);
+  await page.locator('#login-form button[type="submit"]').click();
+  await page.locator("#console-link").click();
+  await page.waitForURL(/\/console$/);
+  await until("the live feed to connect", async () => (await page.locator("#live-state").textContent()).includes("●"));
+}
+
 // Runs `q10-kiosk call` as the demo's kiosk; resolves with its JSON lines when it exits.
 function kioskCalls(seconds) {
   const kiosk = demoAccounts().find((a) => a.role === "kiosk_device");
@@ -45,13 +56,7 @@ test("an operator answers a kiosk's call in the console and they hear and see ea
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (e) => problems.push(e.message));
-  await page.goto(BASE + "/");
-  await page.locator('#login-form input[name="username"]').fill(account.username);
-  await page.locator('#login-form input[name="password"]').fill(account.password);
-  await page.locator('#login-form button[type="submit"]').click();
-  await page.locator("#console-link").click();
-  await page.waitForURL(/\/console$/);
-  await until("the live feed to connect", async () => (await page.locator("#live-state").textContent()).includes("●"));
+  await openConsole(page, account);
   await page.locator("#sound").check();
 
   // The kiosk calls: it rings in the console without a reload.
@@ -109,13 +114,7 @@ test("the console lists the kiosk online after its heartbeat and shows its scree
   }).then((r) => r.json());
   const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1366, height: 768 }, bypassCSP: true });
   const page = await context.newPage();
-  await page.goto(BASE + "/");
-  await page.locator('#login-form input[name="username"]').fill(account.username);
-  await page.locator('#login-form input[name="password"]').fill(account.password);
-  await page.locator('#login-form button[type="submit"]').click();
-  await page.locator("#console-link").click();
-  await page.waitForURL(/\/console$/);
-  await until("the live feed to connect", async () => (await page.locator("#live-state").textContent()).includes("●"));
+  await openConsole(page, account);
   await beat();
   const row = page.locator('#kiosk-table tr[data-kiosk="kiosk.ward1"]');
   await until("the kiosk to show online", async () => (await row.textContent()).includes("0.1.0") && (await row.locator(".kstate-online").count()) === 1);
