@@ -9,6 +9,7 @@ pub mod demo;
 pub mod idle;
 pub mod map;
 pub mod osm;
+pub mod print;
 pub mod route;
 pub mod search;
 

@@ -80,6 +80,19 @@ enum Command {
         /// Fill the screen (as on a kiosk) instead of opening a window.
         #[arg(long, env = "Q10_KIOSK_FULLSCREEN")]
         fullscreen: bool,
+        /// Its receipt printer (ESC/POS): tcp://HOST[:PORT] (9100 unless given) or a device such
+        /// as /dev/usb/lp0. Without one, the kiosk offers no printing.
+        #[arg(long, env = "Q10_KIOSK_PRINTER")]
+        printer: Option<q10_kiosk::print::Printer>,
+    },
+    /// Print a sample queue ticket, to try the printer; or save it as a PNG picture (`--png`).
+    PrintSample {
+        /// The printer, as for `run`.
+        #[arg(long, env = "Q10_KIOSK_PRINTER", required_unless_present = "png")]
+        printer: Option<q10_kiosk::print::Printer>,
+        /// Save the slip as it would print, as a PNG picture, instead of printing it.
+        #[arg(long)]
+        png: Option<PathBuf>,
     },
     /// Call the officer on duty without the interface (to try a kiosk's call path): rings, holds
     /// the call for `--seconds` once answered, and prints what went through it as JSON.
@@ -167,9 +180,22 @@ fn main() -> anyhow::Result<()> {
             demo_accounts: "q10-data/demo-accounts.txt".into(),
         },
         fullscreen: std::env::var("Q10_KIOSK_FULLSCREEN").is_ok_and(|v| v == "true" || v == "1"),
+        printer: std::env::var("Q10_KIOSK_PRINTER").ok().map(|p| p.parse()).transpose().unwrap_or_else(|e| {
+            eprintln!("Q10_KIOSK_PRINTER: {e}; the kiosk offers no printing");
+            None
+        }),
     });
     match command {
-        Command::Run { map, at, core, idle_seconds, warn_seconds, account, fullscreen } => {
+        Command::PrintSample { printer, png } => {
+            let slip =
+                q10_kiosk::controllers::printing::ticket("UBND Phường 1, Quận 10", 27, 3, 12, "08:30 05/12/2026");
+            match (png, printer) {
+                (Some(path), _) => q10_kiosk::print::save_png(&q10_kiosk::print::draw(&slip)?, &path)?,
+                (None, Some(printer)) => q10_kiosk::print::print(&printer, &slip)?,
+                (None, None) => anyhow::bail!("name a printer (--printer) or a picture to save (--png)"),
+            }
+        }
+        Command::Run { map, at, core, idle_seconds, warn_seconds, account, fullscreen, printer } => {
             use slint::ComponentHandle;
             anyhow::ensure!(at.as_ref().is_none_or(|a| a.len() == 2), "--at is longitude,latitude");
             let (map, here) = match &map {
@@ -191,6 +217,7 @@ fn main() -> anyhow::Result<()> {
                 warn: std::time::Duration::from_secs(warn_seconds),
                 account: account.account(),
                 voice: q10_kiosk::call::Source::Microphone,
+                printer,
             };
             let _running = q10_kiosk::controllers::setup(&window, kiosk);
             window.window().set_fullscreen(fullscreen);
@@ -355,6 +382,7 @@ fn screenshots(out: &std::path::Path) -> anyhow::Result<()> {
         warn: std::time::Duration::from_secs(15),
         account: None,
         voice: Source::Microphone,
+        printer: None,
     };
     let _running = q10_kiosk::controllers::setup(&window, kiosk);
     window.window().set_size(slint::PhysicalSize::new(1280, 800));

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import puppeteer from "puppeteer-core";
 
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
@@ -37,6 +38,44 @@ const ARGS = [
 
 export function launch() {
   return chromium.launch({ executablePath: "/usr/bin/chromium", args: ARGS });
+}
+
+// Debian's Firefox ESR, driven over WebDriver BiDi by puppeteer-core (playwright-core drives only
+// its own patched Firefox). Fake camera and microphone without a prompt, host candidates under
+// their own addresses rather than mDNS names, nothing fetched from the network. Firefox gathers no
+// loopback candidates (its loopback preference no longer takes), so its calls need a server whose
+// media port is on the machine's own address.
+export const FIREFOX = "/usr/bin/firefox-esr";
+
+export function launchFirefox() {
+  return puppeteer.launch({
+    browser: "firefox",
+    executablePath: FIREFOX,
+    headless: true,
+    extraPrefsFirefox: {
+      "media.navigator.streams.fake": true,
+      "media.navigator.permission.disabled": true,
+      "media.peerconnection.ice.obfuscate_host_addresses": false,
+      "media.gmp-manager.updateEnabled": false,
+      "media.autoplay.default": 0,
+      "app.update.enabled": false,
+      "browser.shell.checkDefaultBrowser": false,
+      "datareporting.policy.dataSubmissionEnabled": false,
+      "network.captive-portal-service.enabled": false,
+      "extensions.update.enabled": false,
+    },
+  });
+}
+
+// axe-core's WCAG 2.2 A and AA findings on a page driven by puppeteer-core, as readable lines.
+// The checker is evaluated by the driver, which the page's Content-Security-Policy does not bind.
+export async function accessibilityProblemsOf(page) {
+  await page.evaluate(readFileSync(AXE, "utf8") + "\n;undefined");
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+  });
+  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.join(", ")}`);
 }
 
 export function token(room, identity, name, role) {

@@ -74,6 +74,7 @@ fn the_kiosk_reports_a_problem_and_looks_up_a_dossier_at_a_real_core() {
         warn: Duration::from_secs(10),
         account: None,
         voice: q10_kiosk::call::Source::Microphone,
+        printer: None,
     };
     let _running = setup(&w, kiosk);
     // A kiosk's screen.
@@ -106,6 +107,8 @@ fn the_kiosk_reports_a_problem_and_looks_up_a_dossier_at_a_real_core() {
     let seen = rt.block_on(complaint_seen_by_staff(&serving.base, &serving.operator_password, number));
     assert_eq!(seen["description"], "Đèn đường trước ki-ốt không sáng", "{seen}");
     assert_eq!(seen["category"], kind.code.as_str(), "{seen}");
+    // This kiosk has no account: its complaint comes as anyone's would.
+    assert_eq!(seen["source"], "web", "{seen}");
     let [lon, lat] = q10_kiosk::demo::KIOSK_AT;
     let (at_lon, at_lat) = (seen["lon"].as_f64().unwrap(), seen["lat"].as_f64().unwrap());
     assert!((at_lon - lon).abs() < 1e-6 && (at_lat - lat).abs() < 1e-6, "at the kiosk: {seen}");

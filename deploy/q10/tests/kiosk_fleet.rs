@@ -1,7 +1,9 @@
 //! The kiosk signed in at a real `q10 serve --demo` with the demo's kiosk account, driven through
 //! its interface: its heartbeat makes it online in the operators' list with its version; a call
 //! to the officer rings at the core, shows as ringing on the kiosk, and hanging up ends it at the
-//! core; queue tickets are numbered by the office of the ward the kiosk stands in. (Screenshots
+//! core; queue tickets are numbered by the office of the ward the kiosk stands in and printed on
+//! its printer (a loopback ESC/POS printer that says its paper is in); a problem it
+//! reports is marked as come from a kiosk. (Screenshots
 //! need a real renderer: the testing backend takes none.) (Answering, with media both ways, is the browser
 //! test `kiosk-call.test.js`.) One test per binary: the testing backend's event loop is per process.
 
@@ -9,13 +11,14 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use q10_kiosk::controllers::{Account, Kiosk, setup};
-use q10_kiosk::{CallAdapter, MainWindow, QueueAdapter};
+use q10_kiosk::{CallAdapter, ComplaintAdapter, MainWindow, PrintAdapter, QueueAdapter};
 use serde_json::{Value, json};
 use slint::ComponentHandle;
+use slint::Model;
 
 mod kiosk_common;
 
-use kiosk_common::{press, serve, settle};
+use kiosk_common::{FakePrinter, find, press, serve, settle};
 
 fn account(data: &std::path::Path) -> Account {
     let text = std::fs::read_to_string(data.join("demo-accounts.txt")).unwrap();
@@ -42,6 +45,7 @@ fn the_kiosk_reports_in_calls_the_officer_and_takes_queue_tickets_at_a_real_core
     let data = tempfile::tempdir().unwrap();
     let serving = serve(data.path());
     let (base, password) = (serving.base.clone(), serving.operator_password.clone());
+    let printer = FakePrinter::start();
     i_slint_backend_testing::init_integration_test_with_mock_time();
     let w = MainWindow::new().unwrap();
     let kiosk = Kiosk {
@@ -52,15 +56,20 @@ fn the_kiosk_reports_in_calls_the_officer_and_takes_queue_tickets_at_a_real_core
         warn: Duration::from_secs(10),
         account: Some(account(data.path())),
         voice: q10_kiosk::call::Source::Tone,
+        printer: Some(format!("tcp://{}", printer.address).parse().unwrap()),
     };
     let _running = setup(&w, kiosk);
     w.window().set_size(slint::PhysicalSize::new(1280, 800));
     w.show().unwrap();
 
-    // Its first heartbeat goes at once: online, with its version.
+    // Its first heartbeat goes at once: online, with its version and its printer ready (the
+    // printer said its paper is in).
     let online = |_: &MainWindow| {
         let list = operator_sees(&base, &password, "/api/v1/kiosks");
-        list.as_array().unwrap().iter().any(|k| k["online"] == true && k["version"] == env!("CARGO_PKG_VERSION"))
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["online"] == true && k["version"] == env!("CARGO_PKG_VERSION") && k["printer"] == "ready")
     };
     settle(&w, "the kiosk to report in", online);
 
@@ -85,8 +94,28 @@ fn the_kiosk_reports_in_calls_the_officer_and_takes_queue_tickets_at_a_real_core
     let q = w.global::<QueueAdapter>();
     assert_eq!((q.get_state(), q.get_number(), q.get_ahead(), q.get_minutes()), (2, 1, 0, 0));
     assert!(q.get_office().starts_with("UBND Phường"), "{}", q.get_office());
+    // Printed on the kiosk's printer: one job, with the ticket as a picture.
+    press(&w, "In phiếu số thứ tự");
+    settle(&w, "the ticket printed", |w| w.global::<PrintAdapter>().get_state() != 1);
+    assert_eq!(w.global::<PrintAdapter>().get_state(), 2, "printed");
+    settle(&w, "the printer to have it all", |_| printer.printed().len() == 1);
     press(&w, "Lấy số khác");
     press(&w, "Việc khác");
     settle(&w, "the second ticket", |w| w.global::<QueueAdapter>().get_state() != 1);
     assert_eq!((q.get_number(), q.get_ahead(), q.get_minutes()), (2, 1, 5), "one before it, five minutes a person");
+
+    // A problem reported from the kiosk: the ward's staff see it came from a kiosk.
+    press(&w, "Trang chủ");
+    press(&w, "Phản ánh sự cố trên đường phố");
+    settle(&w, "the kinds of problem", |w| w.global::<ComplaintAdapter>().get_loaded() != 0);
+    let c = w.global::<ComplaintAdapter>();
+    press(&w, c.get_categories().row_data(0).unwrap().name_vi.as_str());
+    find(&w, "Nội dung sự cố").set_accessible_value("Nắp cống trước ki-ốt bị vỡ");
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(50));
+    press(&w, "Gửi phản ánh");
+    settle(&w, "the complaint filed", |w| !w.global::<ComplaintAdapter>().get_busy());
+    assert_eq!(c.get_outcome(), 1, "filed: {}", c.get_reason());
+    let seen = operator_sees(&base, &password, &format!("/api/v1/complaints/{}", c.get_number()));
+    assert_eq!(seen["source"], "kiosk", "{seen}");
+    assert_eq!(seen["description"], "Nắp cống trước ki-ốt bị vỡ");
 }

@@ -56,6 +56,7 @@ pub fn wipe(window: &MainWindow, pages: &Pages, first: &str) {
     pages.pay.clear(window);
     pages.call.clear(window);
     pages.queue.clear(window);
+    window.global::<crate::PrintAdapter>().set_state(0);
     let dossier = window.global::<DossierAdapter>();
     dossier.set_code("".into());
     dossier.set_found("".into());

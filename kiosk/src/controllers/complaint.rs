@@ -1,21 +1,25 @@
 //! Reporting a problem in the street: the kinds of problem asked of the core when the page opens,
 //! the place picked on the map (the kiosk's own unless touched elsewhere), and the complaint filed
-//! without a name (`POST /api/v1/complaints`), routed by the core to the ward the point lies in.
+//! without the person's name (`POST /api/v1/complaints`), sent as the kiosk when it is signed in so
+//! that handlers see it came from a kiosk, and routed by the core to the ward the point lies in.
 //! The tracking code is shown once and wiped with the session.
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
 use super::Kiosk;
-use super::net::{client, on_thread};
+use super::net::{Session, as_kiosk, client, on_thread};
 use crate::map::Meta;
 use crate::{CategoryPair, CategoryRow, ComplaintAdapter, MainWindow};
 use q10_core_api::{ComplaintCategory, ComplaintReceipt, NewComplaint, Problem};
 
 pub struct Complaints {
     core: Option<String>,
+    /// Filed as the kiosk when it is signed in.
+    session: Option<Arc<Session>>,
     /// The map's extent, for its 1000 × 1000 box.
     meta: Meta,
     here: Cell<[f64; 2]>,
@@ -91,9 +95,10 @@ async fn categories(core: &str) -> Option<Vec<ComplaintCategory>> {
     res.json().await.ok()
 }
 
-async fn file(core: &str, new: NewComplaint) -> Filed {
+async fn file(core: &str, session: Option<Arc<Session>>, new: NewComplaint) -> Filed {
     let Ok(http) = client() else { return Filed::Unreachable };
-    let res = match http.post(format!("{core}/api/v1/complaints")).json(&new).send().await {
+    let req = as_kiosk(session.as_deref(), &http, http.post(format!("{core}/api/v1/complaints"))).await;
+    let res = match req.json(&new).send().await {
         Ok(r) => r,
         Err(_) => return Filed::Unreachable,
     };
@@ -110,9 +115,10 @@ async fn file(core: &str, new: NewComplaint) -> Filed {
     Filed::Unreachable
 }
 
-pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Complaints> {
+pub fn setup(window: &MainWindow, kiosk: &Kiosk, session: Option<Arc<Session>>) -> Rc<Complaints> {
     let complaints = Rc::new(Complaints {
         core: kiosk.core.as_ref().map(|c| c.trim_end_matches('/').to_string()),
+        session,
         meta: kiosk.map.meta.clone(),
         here: Cell::new(kiosk.here),
         point: Cell::new(kiosk.here),
@@ -187,9 +193,9 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk) -> Rc<Complaints> {
             notify: None,
         };
         a.set_busy(true);
-        let w = w.clone();
+        let (w, session) = (w.clone(), c.session.clone());
         on_thread(
-            move || async move { file(&core, new).await },
+            move || async move { file(&core, session, new).await },
             move |filed| {
                 let Some(win) = w.upgrade() else { return };
                 let a = win.global::<ComplaintAdapter>();

@@ -1,5 +1,5 @@
-//! The kiosk as one of a fleet: every 30 s it tells the core how it is (version, uptime, printer,
-//! network) and takes back the settings the operators gave it (idle time, languages, where it
+//! The kiosk as one of a fleet: every 30 s it tells the core how it is (version, uptime, its
+//! printer's state as the printer tells it, network) and takes back the settings the operators gave it (idle time, languages, where it
 //! stands); when an operator asks, it sends a screenshot of what it shows.
 
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use slint::ComponentHandle;
 
 use super::net::{Session, client};
 use crate::MainWindow;
+use crate::print::Printer;
 
 /// How often the kiosk reports.
 pub const EVERY: Duration = Duration::from_secs(30);
@@ -18,7 +19,7 @@ pub const EVERY: Duration = Duration::from_secs(30);
 pub type Apply = Box<dyn Fn(&MainWindow, &KioskConfig)>;
 
 /// Starts the heartbeat (from the interface's thread); `apply` takes each answer's settings there.
-pub fn setup(window: &MainWindow, session: Arc<Session>, printer: PrinterState, apply: Apply) {
+pub fn setup(window: &MainWindow, session: Arc<Session>, printer: Option<Printer>, apply: Apply) {
     APPLY.with(|a| *a.borrow_mut() = Some(apply));
     let started = Instant::now();
     let w = window.as_weak();
@@ -32,6 +33,12 @@ pub fn setup(window: &MainWindow, session: Arc<Session>, printer: PrinterState, 
             let mut tick = tokio::time::interval(EVERY);
             loop {
                 tick.tick().await;
+                let printer = match printer.clone() {
+                    Some(p) => tokio::task::spawn_blocking(move || crate::print::state(&p))
+                        .await
+                        .unwrap_or(PrinterState::Offline),
+                    None => PrinterState::None,
+                };
                 let beat = KioskHeartbeat {
                     version: env!("CARGO_PKG_VERSION").into(),
                     uptime_seconds: started.elapsed().as_secs(),

@@ -9,6 +9,7 @@ pub mod fleet;
 mod net;
 pub mod pay;
 pub mod places;
+pub mod printing;
 mod qr;
 pub mod queue;
 pub mod speech;
@@ -37,6 +38,8 @@ pub struct Kiosk {
     pub account: Option<Account>,
     /// What the kiosk says in a call (its microphone; a tone to try a call where nobody speaks).
     pub voice: crate::call::Source,
+    /// Its receipt printer, where it has one.
+    pub printer: Option<crate::print::Printer>,
 }
 
 /// Wires every controller to `window`. Keep what it returns for as long as the window lives.
@@ -46,10 +49,11 @@ pub fn setup(window: &MainWindow, kiosk: Kiosk) -> app::Running {
     let places = places::setup(window, &kiosk);
     let pay = pay::setup(window, &kiosk);
     dossier::setup(window, &kiosk, pay.clone());
-    let complaints = complaint::setup(window, &kiosk);
+    let complaints = complaint::setup(window, &kiosk, session.clone());
     let call = call::setup(window, session.clone(), kiosk.voice);
     let queue = queue::setup(window, &kiosk, session.clone());
     speech::setup(window);
+    printing::setup(window, kiosk.printer.clone());
     let pages = app::Pages { places: places.clone(), complaints: complaints.clone(), pay, call, queue: queue.clone() };
     let running = app::setup(window, &kiosk, pages);
     if let Some(session) = session {
@@ -65,7 +69,7 @@ pub fn setup(window: &MainWindow, kiosk: Kiosk) -> app::Running {
                 queue.relocate(at);
             }
         });
-        fleet::setup(window, session, q10_core_api::PrinterState::None, apply);
+        fleet::setup(window, session, kiosk.printer.clone(), apply);
     }
     running
 }

@@ -80,3 +80,19 @@ impl Session {
         *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
+
+/// `req` sent as the kiosk when it has an account and can sign in, so that the core records what
+/// came from a kiosk; otherwise as anyone on the street would send it.
+pub async fn as_kiosk(
+    session: Option<&Session>,
+    http: &reqwest::Client,
+    req: reqwest::RequestBuilder,
+) -> reqwest::RequestBuilder {
+    match session {
+        Some(s) => match s.token(http).await {
+            Ok(token) => req.bearer_auth(token),
+            Err(_) => req,
+        },
+        None => req,
+    }
+}

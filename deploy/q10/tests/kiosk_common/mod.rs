@@ -96,3 +96,49 @@ pub fn press(w: &MainWindow, label: &str) {
     find(w, label).invoke_accessible_default_action();
     mock_elapsed_time(Duration::from_millis(50));
 }
+
+/// A receipt printer on loopback, taking ESC/POS over TCP as network printers do: it says its
+/// paper is in when asked, and keeps what each connection sent.
+pub struct FakePrinter {
+    pub address: String,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl FakePrinter {
+    pub fn start() -> FakePrinter {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = sent.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let keep = keep.clone();
+                std::thread::spawn(move || {
+                    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let (mut got, mut buf, mut answered) = (Vec::new(), [0u8; 4096], false);
+                    while let Ok(n) = conn.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        got.extend_from_slice(&buf[..n]);
+                        if !answered && got.windows(3).any(|w| w == [0x10, 0x04, 0x04]) {
+                            // The paper-roll sensor: paper present.
+                            let _ = conn.write_all(&[0b0001_0010]);
+                            answered = true;
+                        }
+                    }
+                    keep.lock().unwrap().push(got);
+                });
+            }
+        });
+        FakePrinter { address, sent }
+    }
+
+    /// What was printed: the connections that sent a picture.
+    pub fn printed(&self) -> Vec<Vec<u8>> {
+        let sent = self.sent.lock().unwrap();
+        sent.iter().filter(|job| job.windows(3).any(|w| w == [0x1d, b'v', b'0'])).cloned().collect()
+    }
+}

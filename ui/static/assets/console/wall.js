@@ -57,6 +57,7 @@ export async function toggleWatch(c) {
 
 // Plays a camera live into `video` over WHEP; `entry` keeps the session, for hangUp.
 export async function play(c, entry, video, status) {
+  if (!receivesH264()) throw new Error(t("wallNoH264"));
   const grant = await api("POST", `/api/v1/cameras/${c.id}/watch`);
   const pc = new RTCPeerConnection();
   entry.pc = pc;
@@ -86,6 +87,13 @@ export async function play(c, entry, video, status) {
   entry.session = res.headers.get("Location");
   entry.token = grant.token;
   await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+}
+
+// Whether the browser can decode what the relay forwards. Firefox decodes H.264 with the OpenH264
+// plugin it fetches itself; without it the relay would have nothing to offer.
+export function receivesH264() {
+  const codecs = window.RTCRtpReceiver?.getCapabilities?.("video")?.codecs || [];
+  return codecs.some((c) => c.mimeType.toLowerCase() === "video/h264");
 }
 
 // The relay takes no trickled candidates: the offer carries them all.
