@@ -30,6 +30,16 @@ ensure_kiosk_libs() {
   kiosk_apt_install libfontconfig-dev libopus-dev libasound2-dev libxkbcommon-x11-0 pkg-config espeak-ng
 }
 
+# For the kiosk's `linuxkms` feature (drawing without a compositor): libudev's, libinput's and
+# libxkbcommon's headers.
+ensure_kiosk_linuxkms_libs() {
+  if pkg-config --exists libudev libinput xkbcommon 2>/dev/null; then
+    return 0
+  fi
+  echo "Installing libudev's, libinput's and libxkbcommon's headers for the kiosk's linuxkms feature…" >&2
+  kiosk_apt_install libudev-dev libinput-dev libxkbcommon-dev pkg-config
+}
+
 ensure_kiosk_display() {
   if command -v Xvfb >/dev/null 2>&1 && command -v xdotool >/dev/null 2>&1; then
     return 0

@@ -209,8 +209,10 @@ fn every_page_says_what_read_aloud_speaks_in_the_kiosks_language() {
     mock_elapsed_time(Duration::from_millis(50));
     press(&w, "Chùa Ấn Quang · Chùa, nhà thờ");
     assert!(spoken().starts_with("Chùa Ấn Quang") && spoken().contains("Đi bộ:"), "{}", spoken());
+    assert!(spoken().contains("1. Đi theo Đường A"), "the walk's steps are read: {}", spoken());
     press(&w, "Tiếng Việt / English");
     assert!(spoken().contains("On foot:"), "the language switch speaks English: {}", spoken());
+    assert!(spoken().contains("1. Walk along Đường A"), "{}", spoken());
     press(&w, "Home");
     press(&w, "Call an officer");
     assert!(spoken().starts_with("Call an officer. An officer of the ward"), "{}", spoken());

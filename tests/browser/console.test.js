@@ -8,8 +8,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { BASE, accessibilityProblems, demoAccounts, launch, until } from "./lib.js";
+import { BASE, accessibilityProblems, demoAccounts, gatewayKey, launch, sendReading, until } from "./lib.js";
 
 const WARD = "27211"; // Phường 1
 let browser;
@@ -22,20 +21,8 @@ after(async () => {
   if (browser) await browser.close();
 });
 
-// A gateway's key, made with the command an administrator would use.
-function gatewayKey() {
-  return execFileSync(process.env.Q10_BIN, ["apikey", "create", "console-test-gateway", "--data", process.env.Q10_DATA], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-  }).trim();
-}
-
 async function send(key, sensor, value) {
-  const res = await fetch(`${BASE}/api/v1/sensors/readings`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-api-key": key },
-    body: JSON.stringify({ readings: [{ sensor, at: new Date().toISOString(), value }] }),
-  });
+  const res = await sendReading(key, sensor, value);
   const text = await res.text();
   assert.equal(res.status, 200, text);
   return JSON.parse(text);
@@ -109,7 +96,7 @@ test("an operator sees a sensor's alert pushed live, acknowledges, assigns and r
   assert.equal(await looks(), "sensor-ok", "the sensor is on the map");
 
   await page.locator("#sound").check();
-  const key = gatewayKey();
+  const key = gatewayKey("console-test-gateway");
   const report = await send(key, code, 34.5);
   assert.equal(report.alerts_raised.length, 1);
   const id = report.alerts_raised[0];

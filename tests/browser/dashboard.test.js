@@ -6,7 +6,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { BASE, accessibilityProblems, demoAccounts, launch, until } from "./lib.js";
+import { BASE, accessibilityProblems, api, demoAccounts, launch, tokenOf, until } from "./lib.js";
 
 const WARD = "27211"; // Phường 1
 const SPOT = { lat: 10.7725, lon: 106.66725 }; // inside Phường 1
@@ -19,22 +19,6 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
 });
-
-async function call(method, path, token, body) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: "Bearer " + token } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function tokenOf(username) {
-  const account = demoAccounts().find((a) => a.username === username);
-  return (await call("POST", "/api/v1/auth/token", null, { username, password: account.password })).access_token;
-}
 
 async function loggedIn(username, locale = "vi-VN") {
   const account = demoAccounts().find((a) => a.username === username);
@@ -67,7 +51,7 @@ test("a leader's tiles follow a complaint as it is filed and closed, and export 
   const received = await count(page, "complaints.received");
   const resolved = await count(page, "complaints.resolved");
   const open = await count(page, "complaints.open_now");
-  const filed = await call("POST", "/api/v1/complaints", null, {
+  const filed = await api("POST", "/api/v1/complaints", null, {
     category: "garbage", description: "Rác tồn đọng trước chợ, cần thu gom " + Date.now(), ...SPOT,
   });
   await until("the new complaint to count", async () => (await count(page, "complaints.received")) === received + 1);
@@ -76,7 +60,7 @@ test("a leader's tiles follow a complaint as it is filed and closed, and export 
 
   const handler = await tokenOf("ward1.handler");
   for (const action of ["assign", "fix", "close"]) {
-    await call("POST", `/api/v1/complaints/${filed.id}/actions`, handler, { action });
+    await api("POST", `/api/v1/complaints/${filed.id}/actions`, handler, { action });
   }
   await until("the closed complaint to count as resolved", async () => (await count(page, "complaints.resolved")) === resolved + 1);
   assert.equal(await count(page, "complaints.open_now"), open);

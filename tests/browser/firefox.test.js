@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
-import { BASE, accessibilityProblemsOf, demoAccounts, launch, launchFirefox, until } from "./lib.js";
+import { BASE, accessibilityProblemsOf, api, demoAccounts, gatewayKey, launch, launchFirefox, sendReading, tokenOf, until } from "./lib.js";
 
 const WARD = "27211"; // Phường 1
 const SPOT = { lat: 10.7725, lon: 106.66725 }; // inside Phường 1
@@ -30,22 +30,6 @@ after(async () => {
   if (firefox) await firefox.close();
   if (chromium) await chromium.close();
 });
-
-async function call(method, path, bearer, body) {
-  const res = await fetch(BASE + path, {
-    method,
-    headers: { "content-type": "application/json", ...(bearer ? { authorization: "Bearer " + bearer } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function tokenOf(username) {
-  const account = demoAccounts().find((a) => a.username === username);
-  return (await call("POST", "/api/v1/auth/token", null, { username, password: account.password })).access_token;
-}
 
 // A fresh Firefox profile context, logged in on the home page, gone on to the page behind `link`.
 async function loggedIn(username, link, viewport = LAPTOP) {
@@ -80,7 +64,7 @@ test("in Firefox, an operator's console shows the wards, pushes a sensor's criti
   // A camera to watch; it points at nothing, and the wall is tried all the same.
   const operator = await tokenOf("operator");
   const camera = "ff-cam-" + Date.now();
-  await call("POST", "/api/v1/cameras", operator, {
+  await api("POST", "/api/v1/cameras", operator, {
     code: camera, name: "Camera thử Firefox", unit_code: WARD, ...SPOT, source: "rtsp://127.0.0.1:9/live",
   });
 
@@ -110,15 +94,7 @@ test("in Firefox, an operator's console shows the wards, pushes a sensor's criti
 
   // A gateway's reading past the threshold: the alert arrives on the open page, critical.
   await page.click("#sound");
-  const key = execFileSync(process.env.Q10_BIN, ["apikey", "create", "firefox-test-gateway", "--data", process.env.Q10_DATA], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-  }).trim();
-  const res = await fetch(`${BASE}/api/v1/sensors/readings`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-api-key": key },
-    body: JSON.stringify({ readings: [{ sensor: code, at: new Date().toISOString(), value: 34.5 }] }),
-  });
+  const res = await sendReading(gatewayKey("firefox-test-gateway"), code, 34.5);
   assert.equal(res.status, 200);
   const id = (await res.json()).alerts_raised[0];
   const row = `#alert-table tr[data-id="${id}"]`;
@@ -160,13 +136,13 @@ test("in Firefox, a leader's tiles follow a complaint, and the dashboard and con
   const count = async (kpi) => Number((await text(page, `[data-kpi="${kpi}"] .value`)).replace(/\D/g, ""));
   const received = await count("complaints.received");
   const resolved = await count("complaints.resolved");
-  const filed = await call("POST", "/api/v1/complaints", null, {
+  const filed = await api("POST", "/api/v1/complaints", null, {
     category: "garbage", description: "Rác tồn đọng trước chợ (Firefox) " + Date.now(), ...SPOT,
   });
   await until("the new complaint to count", async () => (await count("complaints.received")) === received + 1);
   const handler = await tokenOf("ward1.handler");
   for (const action of ["assign", "fix", "close"]) {
-    await call("POST", `/api/v1/complaints/${filed.id}/actions`, handler, { action });
+    await api("POST", `/api/v1/complaints/${filed.id}/actions`, handler, { action });
   }
   await until("the closed complaint to count as resolved", async () => (await count("complaints.resolved")) === resolved + 1);
   assert.deepEqual(await accessibilityProblemsOf(page), [], "WCAG 2.2 AA");
@@ -192,7 +168,9 @@ test("in Firefox, a leader's tiles follow a complaint, and the dashboard and con
 // What a room page shows of the others: per camera tile, the participant, its picture's width and
 // the frames its video element presented in the last second (counted with
 // requestVideoFrameCallback, which both browsers have); and the audio streams that brought packets.
-function stage(page) {
+// The page is brought to the front first: a page behind another presents no frames.
+async function stage(page) {
+  await page.bringToFront();
   return page.evaluate(async () => {
     const presented = (v) => new Promise((resolve) => {
       let n = 0;
@@ -279,13 +257,12 @@ test("in a conference room, two Firefox participants and a Chromium one see and 
 
   for (const me of people) {
     const others = [...people.filter((p) => p !== me).map((p) => p.id), chiId];
-    const seen = await until(`${me.name} to show both other cameras and hear both microphones`, async () => {
+    await until(`${me.name} to show both other cameras and hear both microphones`, async () => {
       const seen = await stage(me.page);
       const ok = others.every((o) => seen.tiles.some((t) => t.participant === o && t.width > 0 && t.frames > 0)) && seen.heard >= 2;
       if (!ok) throw new Error(JSON.stringify(seen));
       return seen;
     }, { timeout: 30_000 });
-    console.log(`firefox room: ${me.name} shows ${seen.tiles.map((t) => `${t.width} px, ${t.frames} frames/s`).join("; ")}; hears ${seen.heard}`);
   }
   await until("Chromium to show both Firefox cameras", async () => {
     const seen = await stage(chi);
@@ -293,6 +270,11 @@ test("in a conference room, two Firefox participants and a Chromium one see and 
     if (!ok) throw new Error(JSON.stringify(seen));
     return seen;
   }, { timeout: 30_000 });
+  // Once everyone is in: what each page shows of the others, a second long.
+  for (const [name, page] of [...people.map((p) => [p.name, p.page]), ["Chi (Chromium)", chi]]) {
+    const seen = await stage(page);
+    console.log(`firefox room: ${name} shows ${seen.tiles.map((t) => `${t.width} px at ${t.frames} frames/s`).join(", ")}; hears ${seen.heard}`);
+  }
   assert.deepEqual(await accessibilityProblemsOf(people[0].page), [], "the room passes WCAG 2.2 AA in Firefox");
   for (const p of people) await p.context.close();
 });

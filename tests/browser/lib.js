@@ -95,6 +95,38 @@ export function demoAccounts() {
     });
 }
 
+// Calls the API of the server `run` started, as `bearer` when given; fails the test on a refusal.
+export async function api(method, path, bearer, body) {
+  const res = await fetch(BASE + path, {
+    method,
+    headers: { "content-type": "application/json", ...(bearer ? { authorization: "Bearer " + bearer } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+// A demo account's access token.
+export async function tokenOf(username) {
+  const account = demoAccounts().find((a) => a.username === username);
+  return (await api("POST", "/api/v1/auth/token", null, { username, password: account.password })).access_token;
+}
+
+// A sensor gateway's API key, made with the command an administrator would use.
+export function gatewayKey(name) {
+  return execFileSync(BIN, ["apikey", "create", name, "--data", DATA], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+}
+
+// A gateway sends one reading of `sensor`, now; the server's report.
+export function sendReading(key, sensor, value) {
+  return fetch(`${BASE}/api/v1/sensors/readings`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": key },
+    body: JSON.stringify({ readings: [{ sensor, at: new Date().toISOString(), value }] }),
+  });
+}
+
 // Polls `check` until it returns something truthy, or fails naming what did not happen and the
 // last value seen.
 export async function until(what, check, { timeout = 20_000, every = 250 } = {}) {

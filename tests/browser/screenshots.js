@@ -4,10 +4,9 @@
 // and a conference room with two participants. Run with
 // `tests/browser/run --screenshots`; the images go to docs/screenshots/.
 
-import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { BASE, demoAccounts, joinByLink, launch, until } from "./lib.js";
+import { BASE, demoAccounts, gatewayKey, joinByLink, launch, sendReading, until } from "./lib.js";
 
 const out = process.argv[2];
 mkdirSync(out, { recursive: true });
@@ -46,15 +45,7 @@ const box = await ward.boundingBox();
 await operator.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
 await operator.locator('#sensor-form button[type="submit"]').click();
 await operator.locator('#sensor-table tr[data-code="p1-server-temp"]').waitFor();
-const key = execFileSync(process.env.Q10_BIN, ["apikey", "create", "screenshots", "--data", process.env.Q10_DATA], {
-  encoding: "utf8",
-  stdio: ["ignore", "pipe", "ignore"],
-}).trim();
-const res = await fetch(`${BASE}/api/v1/sensors/readings`, {
-  method: "POST",
-  headers: { "content-type": "application/json", "x-api-key": key },
-  body: JSON.stringify({ readings: [{ sensor: "p1-server-temp", at: new Date().toISOString(), value: 34.5 }] }),
-});
+const res = await sendReading(gatewayKey("screenshots"), "p1-server-temp", 34.5);
 if (!res.ok) throw new Error(`reading refused: ${await res.text()}`);
 await operator.locator("#alert-table tbody tr").first().waitFor();
 await shot(operator, "console-vi");
