@@ -4,6 +4,7 @@
 //! demo's map of District 10.
 
 pub mod call;
+pub mod camera;
 pub mod controllers;
 pub mod demo;
 pub mod idle;

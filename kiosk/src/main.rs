@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use q10_core_api::{LoginRequest, Me, Readiness, TokenResponse};
 use q10_kiosk::call::Source;
+use q10_kiosk::camera::Camera;
 use q10_kiosk::controllers::Account;
 use q10_kiosk::map::{MapData, Meta};
 use q10_kiosk::route::{Router, grid};
@@ -84,6 +85,10 @@ enum Command {
         /// as /dev/usb/lp0. Without one, the kiosk offers no printing.
         #[arg(long, env = "Q10_KIOSK_PRINTER")]
         printer: Option<q10_kiosk::print::Printer>,
+        /// Its camera, for calls and complaints' photos: auto (the first V4L2 camera, if any),
+        /// none, a device such as /dev/video0, or test (a moving test picture).
+        #[arg(long, env = "Q10_KIOSK_CAMERA", default_value = "auto")]
+        camera: Camera,
     },
     /// Print a sample queue ticket, to try the printer; or save it as a PNG picture (`--png`).
     PrintSample {
@@ -111,6 +116,9 @@ enum Command {
         /// Send a 440 Hz tone instead of the microphone.
         #[arg(long)]
         tone: bool,
+        /// The camera to send, as for `run`.
+        #[arg(long, env = "Q10_KIOSK_CAMERA", default_value = "auto")]
+        camera: Camera,
     },
     /// Make the kiosk's map from an OpenStreetMap extract (.osm XML or .osm.pbf).
     ImportOsm {
@@ -184,6 +192,10 @@ fn main() -> anyhow::Result<()> {
             eprintln!("Q10_KIOSK_PRINTER: {e}; the kiosk offers no printing");
             None
         }),
+        camera: std::env::var("Q10_KIOSK_CAMERA").map_or(Ok(Camera::Auto), |c| c.parse()).unwrap_or_else(|e| {
+            eprintln!("Q10_KIOSK_CAMERA: {e}; the kiosk uses no camera");
+            Camera::None
+        }),
     });
     match command {
         Command::PrintSample { printer, png } => {
@@ -195,7 +207,7 @@ fn main() -> anyhow::Result<()> {
                 (None, None) => anyhow::bail!("name a printer (--printer) or a picture to save (--png)"),
             }
         }
-        Command::Run { map, at, core, idle_seconds, warn_seconds, account, fullscreen, printer } => {
+        Command::Run { map, at, core, idle_seconds, warn_seconds, account, fullscreen, printer, camera } => {
             use slint::ComponentHandle;
             anyhow::ensure!(at.as_ref().is_none_or(|a| a.len() == 2), "--at is longitude,latitude");
             let (map, here) = match &map {
@@ -218,6 +230,7 @@ fn main() -> anyhow::Result<()> {
                 account: account.account(),
                 voice: q10_kiosk::call::Source::Microphone,
                 printer,
+                camera: camera_named(camera),
             };
             let _running = q10_kiosk::controllers::setup(&window, kiosk);
             window.window().set_fullscreen(fullscreen);
@@ -253,10 +266,10 @@ fn main() -> anyhow::Result<()> {
         Command::BenchRoute { map, grid: n, queries } => bench_route(map, n, queries)?,
         Command::Screenshots { out } => screenshots(&out)?,
         Command::CheckIn { core, username, password } => check_in(&core, username, password)?,
-        Command::Call { core, account, seconds, ring_seconds, tone } => {
+        Command::Call { core, account, seconds, ring_seconds, tone, camera } => {
             let account = account.account().context("the kiosk's account: --username and --password")?;
             let source = if tone { Source::Tone } else { Source::Microphone };
-            call_now(&core, account, source, seconds, ring_seconds)?;
+            call_now(&core, account, source, camera_named(camera), seconds, ring_seconds)?;
         }
     }
     Ok(())
@@ -324,9 +337,28 @@ async fn check_in(core: &str, username: String, password: String) -> anyhow::Res
     Ok(())
 }
 
+/// The camera asked for, `auto` resolved; says which one the kiosk uses.
+fn camera_named(camera: Camera) -> Camera {
+    let camera = camera.resolve();
+    match &camera {
+        Camera::None => eprintln!("no camera: calls carry the kiosk's voice only"),
+        Camera::Device(path) => eprintln!("camera: {}", path.display()),
+        Camera::Test => eprintln!("camera: the test picture"),
+        Camera::Auto => {}
+    }
+    camera
+}
+
 /// Calls the officer on duty and prints the call's events and summary as JSON lines.
 #[tokio::main]
-async fn call_now(core: &str, account: Account, source: Source, seconds: u64, ring_seconds: u64) -> anyhow::Result<()> {
+async fn call_now(
+    core: &str,
+    account: Account,
+    source: Source,
+    camera: Camera,
+    seconds: u64,
+    ring_seconds: u64,
+) -> anyhow::Result<()> {
     use q10_kiosk::call::{self, Event};
     let core = core.trim_end_matches('/').to_string();
     let http = reqwest::Client::new();
@@ -361,7 +393,7 @@ async fn call_now(core: &str, account: Account, source: Source, seconds: u64, ri
         };
         println!("{line}");
     };
-    let o = call::Options { core, token, source, ring_for: std::time::Duration::from_secs(ring_seconds) };
+    let o = call::Options { core, token, source, camera, ring_for: std::time::Duration::from_secs(ring_seconds) };
     let summary = call::run(&o, events, rx).await?;
     println!("{}", serde_json::json!({ "event": "summary", "summary": summary }));
     Ok(())
@@ -383,6 +415,8 @@ fn screenshots(out: &std::path::Path) -> anyhow::Result<()> {
         account: None,
         voice: Source::Microphone,
         printer: None,
+        // As a kiosk with a camera shows its pages (the complaint page's photo button).
+        camera: Camera::Test,
     };
     let _running = q10_kiosk::controllers::setup(&window, kiosk);
     window.window().set_size(slint::PhysicalSize::new(1280, 800));

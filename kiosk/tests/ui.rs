@@ -33,6 +33,9 @@ fn kiosk() -> (MainWindow, Running) {
             account: None,
             voice: q10_kiosk::call::Source::Microphone,
             printer: None,
+            // As a kiosk with a camera: the complaint page shows its photo button (the camera is
+            // opened only when a photo is taken).
+            camera: q10_kiosk::camera::Camera::Test,
         },
     );
     // A kiosk's screen.

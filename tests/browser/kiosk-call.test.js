@@ -1,8 +1,9 @@
 // A street kiosk calls the officer on duty and the operator answers in the console: the kiosk is
 // the real kiosk program's call (`q10-kiosk call`: webrtc-rs, Opus through libopus, the
-// officer's H.264 decoded by OpenH264), sending a tone; the call rings in the open console
-// (pushed by the live feed), the operator answers and they talk: the console hears the kiosk's
-// tone and the kiosk decodes the operator's camera. The kiosk hangs up and the console says so.
+// officer's H.264 decoded by OpenH264), sending a tone and its test picture encoded as H.264 by
+// OpenH264; the call rings in the open console (pushed by the live feed), the operator answers
+// and they talk: the console hears the kiosk's tone and shows its picture, and the kiosk decodes
+// the operator's camera. The kiosk hangs up and the console says so.
 // The kiosk's fleet row shows it online after its heartbeat, and its screenshot can be asked for.
 
 import { after, before, test } from "node:test";
@@ -34,7 +35,7 @@ async function openConsole(page, account) {
 // Runs `q10-kiosk call` as the demo's kiosk; resolves with its JSON lines when it exits.
 function kioskCalls(seconds) {
   const kiosk = demoAccounts().find((a) => a.role === "kiosk_device");
-  const child = spawn(KIOSK_BIN, ["call", "--core", BASE, "--tone", "--seconds", String(seconds), "--ring-seconds", "60"], {
+  const child = spawn(KIOSK_BIN, ["call", "--core", BASE, "--tone", "--camera", "test", "--seconds", String(seconds), "--ring-seconds", "60"], {
     env: { ...process.env, Q10_KIOSK_USERNAME: kiosk.username, Q10_KIOSK_PASSWORD: kiosk.password },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -46,7 +47,7 @@ function kioskCalls(seconds) {
   const done = new Promise((resolve, reject) => {
     child.on("exit", (code) => (code === 0 ? resolve(lines()) : reject(new Error(`q10-kiosk call exited with ${code}: ${err}`))));
   });
-  return { lines, done, child };
+  return { lines, done, child, said: () => `lines: ${out}\nstderr: ${err}` };
 }
 
 test("an operator answers a kiosk's call in the console and they hear and see each other", { timeout: 120_000 }, async () => {
@@ -60,7 +61,7 @@ test("an operator answers a kiosk's call in the console and they hear and see ea
   await page.locator("#sound").check();
 
   // The kiosk calls: it rings in the console without a reload.
-  const call = kioskCalls(8);
+  const call = kioskCalls(12);
   const ringing = page.locator("#kiosk-ringing .ringing");
   await until("the call to ring in the console", async () => (await ringing.count()) === 1, { timeout: 30_000 });
   assert.match(await ringing.textContent(), /Kiosk Phường 1/);
@@ -78,7 +79,26 @@ test("an operator answers a kiosk's call in the console and they hear and see ea
   }, { timeout: 30_000 });
   const video = heard.outbound.find((x) => x.kind === "video");
   assert.ok(video && video.codec === "video/H264", `the console sends H.264: ${JSON.stringify(heard.outbound)}`);
-  assert.ok(call.lines().some((l) => l.event === "picture" && l.width > 0 && l.height > 0), "the kiosk decodes the officer's picture");
+  const decoded = () => call.lines().some((l) => l.event === "picture" && l.width > 0 && l.height > 0);
+  await until("the kiosk to decode the officer's picture", async () => decoded(), { timeout: 20_000 }).catch((e) => {
+    throw new Error(`${e.message}\n${call.said()}`);
+  });
+  // The kiosk's picture: decoded in the console at its size, and playing in the call's panel.
+  const seen = await until("the kiosk's picture to play in the console", async () => {
+    const s = await page.evaluate(() => window.q10KioskCall && window.q10KioskCall());
+    const v = s && s.inbound.find((x) => x.kind === "video" && x.frames > 30);
+    return v;
+  }, { timeout: 30_000 });
+  assert.deepEqual([seen.width, seen.height, seen.codec], [640, 360, "video/H264"], JSON.stringify(seen));
+  const shown = await page.locator("#kiosk-call-video").evaluate((v) => [v.videoWidth, v.videoHeight, v.paused]);
+  assert.deepEqual(shown, [640, 360, false], "the panel plays the kiosk's picture");
+  const later = await page.evaluate(async () => {
+    const before = (await window.q10KioskCall()).inbound.find((x) => x.kind === "video").frames;
+    await new Promise((r) => setTimeout(r, 2000));
+    return (await window.q10KioskCall()).inbound.find((x) => x.kind === "video").frames - before;
+  });
+  assert.ok(later >= 20, `the kiosk's picture keeps coming: ${later} frames in 2 s`);
+  console.log(`kiosk camera in the console: ${seen.width}×${seen.height} ${seen.codec}, ${later / 2} frames/s`);
 
   // The kiosk hangs up after its seconds: the console's panel closes and says so.
   const lines = await call.done;
@@ -88,6 +108,8 @@ test("an operator answers a kiosk's call in the console and they hear and see ea
   assert.ok(summary.audio_sent > 200, `the kiosk sent its voice: ${JSON.stringify(summary)}`);
   assert.ok(summary.audio_received > 100 && summary.samples_played > 100 * 480, `the kiosk played the officer's sound: ${JSON.stringify(summary)}`);
   assert.ok(summary.pictures > 20, `the kiosk decoded the officer's pictures: ${JSON.stringify(summary)}`);
+  assert.ok(summary.video_sent > 60, `the kiosk sent its pictures: ${JSON.stringify(summary)}`);
+  assert.deepEqual(summary.video_size, [640, 360]);
   console.log(`kiosk call: ${JSON.stringify(summary)}`);
   await page.locator("#kiosk-call").waitFor({ state: "hidden", timeout: 20_000 });
   assert.match(await page.locator("#kiosk-done").textContent(), /Kiosk đã kết thúc cuộc gọi|Cuộc gọi đã kết thúc/);

@@ -75,6 +75,7 @@ fn the_kiosk_reports_a_problem_and_looks_up_a_dossier_at_a_real_core() {
         account: None,
         voice: q10_kiosk::call::Source::Microphone,
         printer: None,
+        camera: q10_kiosk::camera::Camera::None,
     };
     let _running = setup(&w, kiosk);
     // A kiosk's screen.

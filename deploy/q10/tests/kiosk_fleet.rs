@@ -3,7 +3,7 @@
 //! to the officer rings at the core, shows as ringing on the kiosk, and hanging up ends it at the
 //! core; queue tickets are numbered by the office of the ward the kiosk stands in and printed on
 //! its printer (a loopback ESC/POS printer that says its paper is in); a problem it
-//! reports is marked as come from a kiosk. (Screenshots
+//! reports, with a photo from its camera (the test picture), is marked as come from a kiosk. (Screenshots
 //! need a real renderer: the testing backend takes none.) (Answering, with media both ways, is the browser
 //! test `kiosk-call.test.js`.) One test per binary: the testing backend's event loop is per process.
 
@@ -57,6 +57,7 @@ fn the_kiosk_reports_in_calls_the_officer_and_takes_queue_tickets_at_a_real_core
         account: Some(account(data.path())),
         voice: q10_kiosk::call::Source::Tone,
         printer: Some(format!("tcp://{}", printer.address).parse().unwrap()),
+        camera: q10_kiosk::camera::Camera::Test,
     };
     let _running = setup(&w, kiosk);
     w.window().set_size(slint::PhysicalSize::new(1280, 800));
@@ -112,10 +113,24 @@ fn the_kiosk_reports_in_calls_the_officer_and_takes_queue_tickets_at_a_real_core
     press(&w, c.get_categories().row_data(0).unwrap().name_vi.as_str());
     find(&w, "Nội dung sự cố").set_accessible_value("Nắp cống trước ki-ốt bị vỡ");
     i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(50));
+    // A photo from the kiosk's camera, shown before it goes; removed, then taken again.
+    press(&w, "Chụp ảnh (nếu bạn muốn)");
+    settle(&w, "the photo", |w| w.global::<ComplaintAdapter>().get_photo_state() != 1);
+    assert_eq!(c.get_photo_state(), 2, "taken");
+    press(&w, "Bỏ ảnh");
+    assert_eq!(c.get_photo_state(), 0, "removed");
+    press(&w, "Chụp ảnh (nếu bạn muốn)");
+    settle(&w, "the photo again", |w| w.global::<ComplaintAdapter>().get_photo_state() != 1);
+    assert_eq!(c.get_photo_state(), 2, "taken again");
+    assert_eq!((c.get_photo().size().width, c.get_photo().size().height), (640, 360));
+    find(&w, "Ảnh chụp");
     press(&w, "Gửi phản ánh");
     settle(&w, "the complaint filed", |w| !w.global::<ComplaintAdapter>().get_busy());
     assert_eq!(c.get_outcome(), 1, "filed: {}", c.get_reason());
     let seen = operator_sees(&base, &password, &format!("/api/v1/complaints/{}", c.get_number()));
     assert_eq!(seen["source"], "kiosk", "{seen}");
     assert_eq!(seen["description"], "Nắp cống trước ki-ốt bị vỡ");
+    // The photo went with it, and is no longer on the kiosk.
+    assert_eq!(seen["photos"].as_array().map(Vec::len), Some(1), "{seen}");
+    assert_eq!(c.get_photo_state(), 0);
 }

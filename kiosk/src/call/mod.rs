@@ -1,7 +1,8 @@
 //! Calling the officer on duty (`docs/kiosk.md`, "Call an officer"). The kiosk asks the core for
 //! a call (it rings in the consoles of its ward), joins the call's room through the signaling
-//! WebSocket as a native WebRTC client (webrtc-rs), sends its voice as Opus and shows and plays
-//! what the officer sends (H.264 decoded by OpenH264, Opus). The call ends when either side hangs
+//! WebSocket as a native WebRTC client (webrtc-rs), sends its voice as Opus and its camera's
+//! pictures as H.264 (OpenH264), and shows and plays what the officer sends (H.264 decoded by
+//! OpenH264, Opus). The call ends when either side hangs
 //! up, when the officer leaves, or when nobody answers in time.
 
 pub mod audio;
@@ -60,6 +61,11 @@ pub struct Summary {
     pub samples_played: u64,
     pub pictures: u64,
     pub picture_size: Option<(u32, u32)>,
+    /// The officer's video packets received.
+    pub video_received: u64,
+    /// The kiosk's own pictures sent (none without a camera), and their size.
+    pub video_sent: u64,
+    pub video_size: Option<(u32, u32)>,
 }
 
 /// Where and as whom a call is made.
@@ -70,6 +76,8 @@ pub struct Options {
     /// The kiosk's bearer token.
     pub token: String,
     pub source: Source,
+    /// The kiosk's camera (`Camera::None` for none).
+    pub camera: crate::camera::Camera,
     pub ring_for: Duration,
 }
 
@@ -114,6 +122,9 @@ pub async fn run(
         samples_played: counts.samples_played,
         pictures: counts.pictures,
         picture_size: counts.picture_size,
+        video_received: counts.video_received,
+        video_sent: counts.video_sent,
+        video_size: counts.video_size,
     })
 }
 

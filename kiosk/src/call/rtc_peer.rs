@@ -1,5 +1,6 @@
 //! The kiosk in a call's room: the signaling WebSocket (join, offers and answers both ways, ping)
-//! and one webrtc-rs peer connection that sends the kiosk's voice and receives the officer.
+//! and one webrtc-rs peer connection that sends the kiosk's voice (and its camera, when it has
+//! one) and receives the officer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +10,7 @@ use q10_core_api::KioskCallJoin;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
@@ -23,7 +24,7 @@ use webrtc::peer_connection::{
 };
 
 use super::audio::{FRAME, RATE, Sound};
-use super::video::Pictures;
+use super::video::{Pictures, Sending};
 use super::{End, Event, Options, signaling_url};
 
 /// What went through a call.
@@ -35,6 +36,11 @@ pub struct Counts {
     pub samples_played: u64,
     pub pictures: u64,
     pub picture_size: Option<(u32, u32)>,
+    /// The officer's video packets received.
+    pub video_received: u64,
+    /// The kiosk's own pictures sent, and their size.
+    pub video_sent: u64,
+    pub video_size: Option<(u32, u32)>,
 }
 
 /// A received RTP packet, by kind.
@@ -144,10 +150,57 @@ pub async fn talk(
     )?);
     let sender = pc.add_track(voice.clone() as Arc<dyn TrackLocal>).await?;
 
+    // The kiosk's camera, when it has one that starts; the call goes on without it otherwise.
+    let started = if o.camera.present() {
+        let which = o.camera.clone();
+        Some(tokio::task::spawn_blocking(move || Sending::start(&which)).await?)
+    } else {
+        None
+    };
+    let mut camera = match started {
+        Some(Ok(sending)) => Some(sending),
+        Some(Err(e)) => {
+            eprintln!("the call goes on without the kiosk's camera: {e}");
+            None
+        }
+        None => None,
+    };
+    let video_ssrc = rand::random::<u32>();
+    let video = match &camera {
+        Some(_) => {
+            // Baseline, as the console prefers to send: once this is agreed, webrtc-rs accepts
+            // only the video codecs agreed so far, the officer's picture included. (OpenH264's
+            // constrained baseline is baseline too.)
+            let h264 = RTCRtpCodec {
+                mime_type: MIME_TYPE_H264.into(),
+                clock_rate: 90_000,
+                sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f".into(),
+                ..Default::default()
+            };
+            let track = Arc::new(TrackLocalStaticSample::new(
+                Instant::now(),
+                MediaStreamTrack::new(
+                    "kiosk".into(),
+                    "camera".into(),
+                    "camera".into(),
+                    RtpCodecKind::Video,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(video_ssrc), ..Default::default() },
+                        codec: h264,
+                        ..Default::default()
+                    }],
+                ),
+            )?);
+            let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+            Some((track, sender))
+        }
+        None => None,
+    };
+
     let mut sound = Sound::open(o.source)?;
     events(Event::Sound { microphone: sound.microphone || o.source == super::Source::Tone });
     let mut pictures = Pictures::new()?;
-    let mut counts = Counts::default();
+    let mut counts = Counts { video_size: camera.as_ref().map(|c| c.size), ..Counts::default() };
     let mut officers: Vec<String> = Vec::new();
     let officer_in = |p: &Value| p["identity"].as_str().is_some_and(|i| i.starts_with("user-"));
     for p in joined["participants"].as_array().into_iter().flatten() {
@@ -165,6 +218,13 @@ pub async fn talk(
     let mut waiting_for_answer = true;
 
     let mut payload_type = None;
+    let mut video_payload_type = None;
+    let keyframe = camera.as_ref().map(|c| c.keyframe.clone());
+    let want_keyframe = || {
+        if let Some(k) = &keyframe {
+            k.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
     let mut ping = tokio::time::interval(Duration::from_secs(10));
     let ring_until = tokio::time::Instant::now() + o.ring_for;
     let mut last_picture = Instant::now() - Duration::from_secs(1);
@@ -198,12 +258,31 @@ pub async fn talk(
                     }
                 }
             }
+            Some(data) = next_picture(&mut camera) => {
+                if let Some((track, sender)) = video.as_ref().filter(|_| !waiting_for_answer || video_payload_type.is_some()) {
+                    if video_payload_type.is_none() {
+                        let codecs = sender.get_parameters().await?.rtp_parameters.codecs;
+                        video_payload_type = codecs
+                            .iter()
+                            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_H264))
+                            .map(|c| c.payload_type);
+                    }
+                    if let Some(pt) = video_payload_type {
+                        let every = Duration::from_secs(1) / crate::camera::RATE;
+                        let sample = Sample { data: data.into(), duration: every, ..Sample::new(Instant::now()) };
+                        if track.sample_writer(video_ssrc, pt).write_sample(&sample).await.is_ok() {
+                            counts.video_sent += 1;
+                        }
+                    }
+                }
+            }
             Some(packet) = incoming.recv() => match packet {
                 Incoming::Audio(p) => {
                     counts.audio_received += 1;
                     counts.samples_played += sound.play(&p.payload) as u64;
                 }
                 Incoming::Video(p) => {
+                    counts.video_received += 1;
                     for picture in pictures.push(p) {
                         counts.pictures += 1;
                         counts.picture_size = Some((picture.width, picture.height));
@@ -225,6 +304,8 @@ pub async fn talk(
                     // While our own offer waits, the server drops its offer and makes it again later.
                     Some("offer") if waiting_for_answer => {}
                     Some("offer") => {
+                        // Someone new may be watching: a keyframe lets them see at once.
+                        want_keyframe();
                         pc.set_remote_description(RTCSessionDescription::offer(text(&m["sdp"])?)?).await?;
                         let answer = pc.create_answer(None).await?;
                         let sdp = local(&pc, &mut gathered, answer).await?;
@@ -232,6 +313,7 @@ pub async fn talk(
                     }
                     Some("participant_joined") if officer_in(&m["participant"]) => {
                         officers.push(m["participant"]["id"].as_str().unwrap_or_default().to_string());
+                        want_keyframe();
                         if !counts.answered {
                             counts.answered = true;
                             events(Event::Answered { officer: m["participant"]["name"].as_str().unwrap_or_default().to_string() });
@@ -256,6 +338,14 @@ pub async fn talk(
     counts.pictures = pictures.decoded;
     events(Event::Ended(end));
     Ok((end, counts, sound.microphone))
+}
+
+/// The camera's next encoded picture; never, without a camera.
+async fn next_picture(camera: &mut Option<Sending>) -> Option<Vec<u8>> {
+    match camera {
+        Some(c) => c.frames.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn text(v: &Value) -> anyhow::Result<String> {

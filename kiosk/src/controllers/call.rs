@@ -12,11 +12,13 @@ use tokio::sync::watch;
 
 use super::net::Session;
 use crate::call::{self, End, Event, Options, Source};
+use crate::camera::Camera;
 use crate::{Activity, CallAdapter, MainWindow};
 
 pub struct Call {
     session: Option<Arc<Session>>,
     source: Source,
+    camera: Camera,
     /// Set to hang up the call under way.
     hang_up: RefCell<Option<watch::Sender<bool>>>,
     answered_at: RefCell<Option<Instant>>,
@@ -64,7 +66,7 @@ impl Call {
                 w.global::<CallAdapter>().set_seconds(at.elapsed().as_secs() as i32);
             }
         });
-        let (w, source) = (window.as_weak(), self.source);
+        let (w, source, camera) = (window.as_weak(), self.source, self.camera.clone());
         // The call's events are sent to the interface's thread one by one.
         let send = move |e: Event| {
             let w = w.clone();
@@ -84,7 +86,7 @@ impl Call {
             let outcome = rt.block_on(async move {
                 let http = super::net::client()?;
                 let token = session.token(&http).await?;
-                let o = Options { core: session.core.clone(), token, source, ring_for: call::RING_FOR };
+                let o = Options { core: session.core.clone(), token, source, camera, ring_for: call::RING_FOR };
                 call::run(&o, send, rx).await
             });
             if let Err(e) = outcome {
@@ -136,10 +138,12 @@ thread_local! {
 }
 
 /// Wires the call page; without a session (no core or no account) a call cannot be made.
-pub fn setup(window: &MainWindow, session: Option<Arc<Session>>, source: Source) -> Rc<Call> {
+pub fn setup(window: &MainWindow, session: Option<Arc<Session>>, source: Source, camera: Camera) -> Rc<Call> {
+    window.global::<CallAdapter>().set_camera(camera.present());
     let call = Rc::new(Call {
         session,
         source,
+        camera,
         hang_up: RefCell::new(None),
         answered_at: RefCell::new(None),
         clock: Rc::new(Timer::default()),

@@ -2,16 +2,21 @@
 //! the place picked on the map (the kiosk's own unless touched elsewhere), and the complaint filed
 //! without the person's name (`POST /api/v1/complaints`), sent as the kiosk when it is signed in so
 //! that handlers see it came from a kiosk, and routed by the core to the ward the point lies in.
-//! The tracking code is shown once and wiped with the session.
+//! Where the kiosk has a camera, a photo of the problem can go with it (a PNG, sent as the
+//! form's `photo` part). The tracking code is shown once; it and the photo are wiped with the
+//! session.
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use slint::{ComponentHandle, Model, ModelRc, VecModel};
+use reqwest::multipart::{Form, Part};
+use slint::{ComponentHandle, Image, Model, ModelRc, Rgb8Pixel, SharedPixelBuffer, VecModel};
 
 use super::Kiosk;
-use super::net::{Session, as_kiosk, client, on_thread};
+use super::net::{Session, client, on_thread, send_as_kiosk};
+use crate::camera::{self, Camera};
 use crate::map::Meta;
 use crate::{CategoryPair, CategoryRow, ComplaintAdapter, MainWindow};
 use q10_core_api::{ComplaintCategory, ComplaintReceipt, NewComplaint, Problem};
@@ -25,6 +30,11 @@ pub struct Complaints {
     here: Cell<[f64; 2]>,
     /// Where the problem is (longitude, latitude).
     point: Cell<[f64; 2]>,
+    camera: Camera,
+    /// The photo taken (PNG), until it is sent or the session is wiped.
+    photo: Arc<Mutex<Option<Vec<u8>>>>,
+    /// Counts wipes: a photo that arrives after one is not kept.
+    wiped: Arc<AtomicU64>,
 }
 
 enum Filed {
@@ -52,6 +62,48 @@ impl Complaints {
         a.set_tracking_code("".into());
         a.set_number(0);
         self.mark(window, self.here.get());
+        self.drop_photo(window);
+    }
+
+    fn drop_photo(&self, window: &MainWindow) {
+        self.wiped.fetch_add(1, Ordering::SeqCst);
+        *self.photo.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let a = window.global::<ComplaintAdapter>();
+        a.set_photo_state(0);
+        a.set_photo(Image::default());
+    }
+
+    /// Takes a photo on a thread of its own and shows it when it comes.
+    fn take_photo(&self, window: &MainWindow) {
+        let a = window.global::<ComplaintAdapter>();
+        if a.get_photo_state() == 1 {
+            return;
+        }
+        a.set_photo_state(1);
+        let (camera, keep, wiped, w) = (self.camera.clone(), self.photo.clone(), self.wiped.clone(), window.as_weak());
+        let epoch = wiped.load(Ordering::SeqCst);
+        std::thread::spawn(move || {
+            let taken = camera::still(&camera).and_then(|f| Ok((f.png()?, f.rgb(), f.width, f.height)));
+            let _ = slint::invoke_from_event_loop(move || {
+                let Some(win) = w.upgrade() else { return };
+                if wiped.load(Ordering::SeqCst) != epoch {
+                    return;
+                }
+                let a = win.global::<ComplaintAdapter>();
+                match taken {
+                    Ok((png, rgb, width, height)) => {
+                        *keep.lock().unwrap_or_else(|e| e.into_inner()) = Some(png);
+                        let pixels = SharedPixelBuffer::<Rgb8Pixel>::clone_from_slice(&rgb, width, height);
+                        a.set_photo(Image::from_rgb8(pixels));
+                        a.set_photo_state(2);
+                    }
+                    Err(e) => {
+                        eprintln!("no photo: {e}");
+                        a.set_photo_state(3);
+                    }
+                }
+            });
+        });
     }
 
     /// The kiosk stands at `here` from now on: problems are reported there unless touched elsewhere.
@@ -95,10 +147,21 @@ async fn categories(core: &str) -> Option<Vec<ComplaintCategory>> {
     res.json().await.ok()
 }
 
-async fn file(core: &str, session: Option<Arc<Session>>, new: NewComplaint) -> Filed {
+async fn file(core: &str, session: Option<Arc<Session>>, new: NewComplaint, photo: Option<Vec<u8>>) -> Filed {
     let Ok(http) = client() else { return Filed::Unreachable };
-    let req = as_kiosk(session.as_deref(), &http, http.post(format!("{core}/api/v1/complaints"))).await;
-    let res = match req.json(&new).send().await {
+    let url = format!("{core}/api/v1/complaints");
+    let Ok(json) = serde_json::to_string(&new) else { return Filed::Unreachable };
+    // With a photo: the complaint as the form's `complaint` part, the photo as its `photo` part.
+    let make = || match &photo {
+        Some(png) => {
+            let complaint = Part::text(json.clone());
+            let complaint = complaint.mime_str("application/json").unwrap_or_else(|_| Part::text(json.clone()));
+            let photo = Part::bytes(png.clone()).file_name("photo.png");
+            http.post(&url).multipart(Form::new().part("complaint", complaint).part("photo", photo))
+        }
+        None => http.post(&url).json(&new),
+    };
+    let res = match send_as_kiosk(session.as_deref(), &http, make).await {
         Ok(r) => r,
         Err(_) => return Filed::Unreachable,
     };
@@ -122,7 +185,11 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, session: Option<Arc<Session>>) 
         meta: kiosk.map.meta.clone(),
         here: Cell::new(kiosk.here),
         point: Cell::new(kiosk.here),
+        camera: kiosk.camera.clone(),
+        photo: Arc::default(),
+        wiped: Arc::default(),
     });
+    window.global::<ComplaintAdapter>().set_camera(kiosk.camera.present());
     complaints.mark(window, kiosk.here);
     let a = window.global::<ComplaintAdapter>();
     let (w, c) = (window.as_weak(), complaints.clone());
@@ -153,6 +220,18 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, session: Option<Arc<Session>>) 
     a.on_pick(move |x, y| {
         if let Some(win) = w.upgrade() {
             c.mark(&win, c.meta.from_box(x, y));
+        }
+    });
+    let (w, c) = (window.as_weak(), complaints.clone());
+    a.on_take_photo(move || {
+        if let Some(win) = w.upgrade() {
+            c.take_photo(&win);
+        }
+    });
+    let (w, c) = (window.as_weak(), complaints.clone());
+    a.on_remove_photo(move || {
+        if let Some(win) = w.upgrade() {
+            c.drop_photo(&win);
         }
     });
     let (w, c) = (window.as_weak(), complaints.clone());
@@ -193,9 +272,10 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, session: Option<Arc<Session>>) 
             notify: None,
         };
         a.set_busy(true);
-        let (w, session) = (w.clone(), c.session.clone());
+        let photo = c.photo.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let (w, session, slot) = (w.clone(), c.session.clone(), c.photo.clone());
         on_thread(
-            move || async move { file(&core, session, new).await },
+            move || async move { file(&core, session, new, photo).await },
             move |filed| {
                 let Some(win) = w.upgrade() else { return };
                 let a = win.global::<ComplaintAdapter>();
@@ -205,6 +285,10 @@ pub fn setup(window: &MainWindow, kiosk: &Kiosk, session: Option<Arc<Session>>) 
                         a.set_number(i32::try_from(r.id).unwrap_or(i32::MAX));
                         a.set_tracking_code(r.tracking_code.as_str().into());
                         a.set_description("".into());
+                        // Sent with the report: not kept here.
+                        *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                        a.set_photo_state(0);
+                        a.set_photo(Image::default());
                         a.set_outcome(1);
                     }
                     Filed::Refused(reason) => {

@@ -1,6 +1,7 @@
 //! The kiosk as one of a fleet: every 30 s it tells the core how it is (version, uptime, its
-//! printer's state as the printer tells it, network) and takes back the settings the operators gave it (idle time, languages, where it
-//! stands); when an operator asks, it sends a screenshot of what it shows.
+//! printer's state as the printer tells it, network) and takes back the settings the operators
+//! gave it (idle time, languages, where it stands); when an operator asks, it sends a screenshot
+//! of what it shows.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

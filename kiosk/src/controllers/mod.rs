@@ -40,6 +40,8 @@ pub struct Kiosk {
     pub voice: crate::call::Source,
     /// Its receipt printer, where it has one.
     pub printer: Option<crate::print::Printer>,
+    /// Its camera (resolved: not `Auto`), for calls and complaints' photos; `None` for none.
+    pub camera: crate::camera::Camera,
 }
 
 /// Wires every controller to `window`. Keep what it returns for as long as the window lives.
@@ -50,7 +52,7 @@ pub fn setup(window: &MainWindow, kiosk: Kiosk) -> app::Running {
     let pay = pay::setup(window, &kiosk);
     dossier::setup(window, &kiosk, pay.clone());
     let complaints = complaint::setup(window, &kiosk, session.clone());
-    let call = call::setup(window, session.clone(), kiosk.voice);
+    let call = call::setup(window, session.clone(), kiosk.voice, kiosk.camera.clone());
     let queue = queue::setup(window, &kiosk, session.clone());
     speech::setup(window);
     printing::setup(window, kiosk.printer.clone());

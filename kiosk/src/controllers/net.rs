@@ -81,18 +81,85 @@ impl Session {
     }
 }
 
-/// `req` sent as the kiosk when it has an account and can sign in, so that the core records what
-/// came from a kiosk; otherwise as anyone on the street would send it.
-pub async fn as_kiosk(
+/// Sends the request `make` builds as the kiosk when it has an account and can sign in, so that
+/// the core records what came from a kiosk; otherwise as anyone on the street would send it. When
+/// the core no longer takes the kiosk's token (it restarted with new keys), the kiosk signs in
+/// again and sends the request once more.
+pub async fn send_as_kiosk(
     session: Option<&Session>,
     http: &reqwest::Client,
-    req: reqwest::RequestBuilder,
-) -> reqwest::RequestBuilder {
-    match session {
-        Some(s) => match s.token(http).await {
-            Ok(token) => req.bearer_auth(token),
-            Err(_) => req,
-        },
-        None => req,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> reqwest::Result<reqwest::Response> {
+    let Some(s) = session else { return make().send().await };
+    let Ok(token) = s.token(http).await else { return make().send().await };
+    let res = make().bearer_auth(token).send().await?;
+    if res.status() != reqwest::StatusCode::UNAUTHORIZED {
+        return Ok(res);
+    }
+    s.forget();
+    match s.token(http).await {
+        Ok(token) => make().bearer_auth(token).send().await,
+        Err(_) => make().send().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A core on loopback that has restarted with new keys: it refuses the token `old`, signs the
+    /// kiosk in with the token `new`, and takes a ticket sent with it. Returns what it was sent.
+    async fn core(listener: tokio::net::TcpListener) -> Vec<String> {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let n = conn.read(&mut buf).await.unwrap();
+            let request = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+            let first = request.lines().next().unwrap_or_default().to_string();
+            let (status, body) = if first.starts_with("post /api/v1/auth/token") {
+                ("200 OK", r#"{"access_token":"new","token_type":"Bearer","expires_at":"2026-12-05T08:00:00Z"}"#)
+            } else if request.contains("authorization: bearer new") {
+                ("201 Created", r#"{"number":7}"#)
+            } else {
+                ("401 Unauthorized", r#"{"title":"Unauthorized","status":401}"#)
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn.write_all(body.as_bytes()).await.unwrap();
+            let token = if request.contains("bearer new") { "new" } else { "old" };
+            seen.push(format!("{first} {token}"));
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn a_token_the_core_no_longer_takes_is_replaced_and_the_request_sent_again() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = tokio::spawn(core(listener));
+        let account = Account { username: "kiosk.ward1".into(), password: "secret".into() };
+        let session = Session::new(&base, account);
+        *session.token.lock().unwrap() = Some("old".into());
+        let http = client().unwrap();
+        let url = format!("{base}/api/v1/queue/tickets");
+        let res = send_as_kiosk(Some(&session), &http, || http.post(&url).body("{}")).await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        assert_eq!(session.token.lock().unwrap().as_deref(), Some("new"));
+        let seen = served.await.unwrap();
+        assert_eq!(
+            seen,
+            [
+                "post /api/v1/queue/tickets http/1.1 old",
+                "post /api/v1/auth/token http/1.1 old",
+                "post /api/v1/queue/tickets http/1.1 new"
+            ]
+        );
+        // The password never left for anywhere but the login.
+        assert!(format!("{session:?}").contains("kiosk.ward1") && !format!("{session:?}").contains("secret"));
     }
 }

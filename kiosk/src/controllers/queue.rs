@@ -10,7 +10,7 @@ use q10_core_api::{NewTicket, QueueService, Ticket};
 use slint::ComponentHandle;
 
 use super::Kiosk;
-use super::net::{Session, as_kiosk, client, on_thread};
+use super::net::{Session, client, on_thread, send_as_kiosk};
 use crate::{MainWindow, QueueAdapter};
 
 pub struct Queue {
@@ -37,13 +37,9 @@ impl Queue {
 
 async fn ask(core: String, session: Option<Arc<Session>>, service: QueueService, at: [f64; 2]) -> Option<Ticket> {
     let http = client().ok()?;
-    let req = http.post(format!("{}/api/v1/queue/tickets", core.trim_end_matches('/')));
-    let res = as_kiosk(session.as_deref(), &http, req)
-        .await
-        .json(&NewTicket { service, unit_code: None, at: Some(at) })
-        .send()
-        .await
-        .ok()?;
+    let url = format!("{}/api/v1/queue/tickets", core.trim_end_matches('/'));
+    let ticket = NewTicket { service, unit_code: None, at: Some(at) };
+    let res = send_as_kiosk(session.as_deref(), &http, || http.post(&url).json(&ticket)).await.ok()?;
     if !res.status().is_success() {
         return None;
     }

@@ -211,10 +211,16 @@ function startMedia(s, iceServers) {
   const video = s.media ? s.media.getVideoTracks()[0] : null;
   s.peer.start({ audio, video }, { simulcast: false });
   // The offer is made on the next turn: H.264 only (with its repair streams), which the kiosk
-  // decodes; a browser without H.264 offers what it has.
+  // decodes; a browser without H.264 offers what it has. Baseline in packets of one NAL unit or
+  // more (packetization-mode=1, profile-level-id 42001f) first: the profile the kiosk sends its
+  // own camera in, and so the only one its side of the call accepts once its camera is agreed.
   if (s.peer.video && RTCRtpSender.getCapabilities) {
     const codecs = RTCRtpSender.getCapabilities("video").codecs;
-    const h264 = codecs.filter((c) => c.mimeType === "video/H264");
+    const rank = (c) => {
+      const f = c.sdpFmtpLine || "";
+      return (f.includes("profile-level-id=42001f") ? 0 : 2) + (f.includes("packetization-mode=1") ? 0 : 1);
+    };
+    const h264 = codecs.filter((c) => c.mimeType === "video/H264").sort((a, b) => rank(a) - rank(b));
     const repair = codecs.filter((c) => ["video/rtx", "video/red", "video/ulpfec"].includes(c.mimeType));
     if (h264.length) s.peer.video.setCodecPreferences([...h264, ...repair]);
   }
@@ -244,7 +250,12 @@ window.q10KioskCall = async () => {
   stats.forEach((s) => { if (s.type === "codec") codecs.set(s.id, s.mimeType); });
   const out = { id: current.id, inbound: [], outbound: [] };
   stats.forEach((s) => {
-    if (s.type === "inbound-rtp") out.inbound.push({ kind: s.kind, packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0 });
+    if (s.type === "inbound-rtp") {
+      out.inbound.push({
+        kind: s.kind, packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0,
+        frames: s.framesDecoded || 0, width: s.frameWidth || 0, height: s.frameHeight || 0, codec: codecs.get(s.codecId) || "",
+      });
+    }
     if (s.type === "outbound-rtp") out.outbound.push({ kind: s.kind, packets: s.packetsSent || 0, codec: codecs.get(s.codecId) || "" });
   });
   return out;
