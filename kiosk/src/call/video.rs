@@ -1,7 +1,7 @@
 //! Pictures both ways. The officer's: H.264 RTP packets put back together into frames (webrtc-rs'
 //! sample builder and depacketizer) and decoded by OpenH264 into RGB for the interface. The
-//! kiosk's: its camera's pictures encoded by OpenH264 as H.264 (constrained baseline, what every
-//! browser decodes) on the camera's thread, so that encoding never holds up the sound.
+//! kiosk's: its camera's pictures encoded by OpenH264 as H.264 (baseline, what every browser
+//! decodes) on the camera's thread, so that encoding never holds up the sound.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
