@@ -97,7 +97,7 @@ test("an operator answers a kiosk's call in the console and they hear and see ea
     await new Promise((r) => setTimeout(r, 2000));
     return (await window.q10KioskCall()).inbound.find((x) => x.kind === "video").frames - before;
   });
-  assert.ok(later >= 20, `the kiosk's picture keeps coming: ${later} frames in 2 s`);
+  assert.ok(later >= 10, `the kiosk's picture keeps coming: ${later} frames in 2 s`);
   console.log(`kiosk camera in the console: ${seen.width}×${seen.height} ${seen.codec}, ${later / 2} frames/s`);
 
   // The kiosk hangs up after its seconds: the console's panel closes and says so.
