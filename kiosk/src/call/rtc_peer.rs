@@ -134,20 +134,7 @@ pub async fn talk(
     let pc = peer(Handler { gathered: gathered_tx, state: state_tx, incoming: incoming_tx }, loopback).await?;
     let ssrc = rand::random::<u32>();
     let opus = RTCRtpCodec { mime_type: MIME_TYPE_OPUS.into(), clock_rate: RATE, channels: 2, ..Default::default() };
-    let voice = Arc::new(TrackLocalStaticSample::new(
-        Instant::now(),
-        MediaStreamTrack::new(
-            "kiosk".into(),
-            "voice".into(),
-            "voice".into(),
-            RtpCodecKind::Audio,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-                codec: opus,
-                ..Default::default()
-            }],
-        ),
-    )?);
+    let voice = track("voice", RtpCodecKind::Audio, ssrc, opus)?;
     let sender = pc.add_track(voice.clone() as Arc<dyn TrackLocal>).await?;
 
     // The kiosk's camera, when it has one that starts; the call goes on without it otherwise.
@@ -177,20 +164,7 @@ pub async fn talk(
                 sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f".into(),
                 ..Default::default()
             };
-            let track = Arc::new(TrackLocalStaticSample::new(
-                Instant::now(),
-                MediaStreamTrack::new(
-                    "kiosk".into(),
-                    "camera".into(),
-                    "camera".into(),
-                    RtpCodecKind::Video,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(video_ssrc), ..Default::default() },
-                        codec: h264,
-                        ..Default::default()
-                    }],
-                ),
-            )?);
+            let track = track("camera", RtpCodecKind::Video, video_ssrc, h264)?;
             let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
             Some((track, sender))
         }
@@ -338,6 +312,17 @@ pub async fn talk(
     counts.pictures = pictures.decoded;
     events(Event::Ended(end));
     Ok((end, counts, sound.microphone))
+}
+
+/// One of the kiosk's tracks (`voice`, `camera`): one stream of `codec` with the SSRC given.
+fn track(name: &str, kind: RtpCodecKind, ssrc: u32, codec: RTCRtpCodec) -> anyhow::Result<Arc<TrackLocalStaticSample>> {
+    let encoding = RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+        codec,
+        ..Default::default()
+    };
+    let track = MediaStreamTrack::new("kiosk".into(), name.into(), name.into(), kind, vec![encoding]);
+    Ok(Arc::new(TrackLocalStaticSample::new(Instant::now(), track)?))
 }
 
 /// The camera's next encoded picture; never, without a camera.
